@@ -1,0 +1,49 @@
+"""hotline: the work-order system of a 12345 government service hotline."""
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from hotline.extensions import csrf, db, login_manager, migrate
+
+
+def create_app(config: str | type | None = None, **overrides) -> Flask:
+    from config import CONFIGS, INSTANCE_DIR
+
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR),
+                template_folder=os.path.join(os.path.dirname(os.path.dirname(__file__)), "templates"))
+    if config is None or isinstance(config, str):
+        config = CONFIGS[config or os.environ.get("HOTLINE_CONFIG", "development")]
+    app.config.from_object(config)
+    app.config.update(overrides)
+    if hasattr(config, "check"):
+        config.check()
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    from hotline import models  # noqa: F401  (register every table)
+    from hotline.database import configure_engine
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"),
+                     render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录"
+
+    with app.app_context():
+        configure_engine(db.engine)
+
+    from hotline.auth.views import bp as auth_bp
+    from hotline.tickets.views import bp as tickets_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(tickets_bp)
+
+    from hotline.cli import register_cli
+    from hotline.web import register_web
+
+    register_cli(app)
+    register_web(app)
+    return app

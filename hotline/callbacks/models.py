@@ -1,0 +1,30 @@
+"""Callbacks to the citizen (回访): each attempt, reached or not."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hotline.auth.models import User
+from hotline.enums import Resolution, Satisfaction, enum_column
+from hotline.extensions import db
+
+
+class Callback(db.Model):
+    __tablename__ = "callbacks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id"), index=True)
+    agent_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    #: Which handling round this callback judges (0 first, 1 after the first reopen ...).
+    round: Mapped[int] = mapped_column(default=0)
+    reached: Mapped[bool]
+    resolution: Mapped[Resolution | None] = mapped_column(enum_column(Resolution))
+    satisfaction: Mapped[Satisfaction | None] = mapped_column(enum_column(Satisfaction))
+    citizen_words: Mapped[str] = mapped_column(sa.Text, default="")
+    request_reasonable: Mapped[bool | None]
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+
+    agent: Mapped[User] = relationship()

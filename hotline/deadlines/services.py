@@ -1,0 +1,214 @@
+"""Working-day deadlines.
+
+A day is a working day by, in order: the admin's override for that day; the
+`chinese-calendar` package for the years it covers (statutory holidays and make-up
+working days, 调休); otherwise the plain weekday rule. Days decided by the weekday rule in
+a year the admin has not confirmed make the deadline "unconfirmed", which the pages show,
+so a ticket dispatched in late December still gets a deadline when the package stops at
+the year's end.
+
+A limit of N working days runs from the dispatch moment, aligned to working time (a
+ticket dispatched at night or on a holiday starts at the next working day's opening
+hour), to the same time of day N working days later. Hour and minute limits (urgent and
+critical tickets) run on the plain clock.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+
+import chinese_calendar
+import sqlalchemy as sa
+from flask import current_app, g, has_app_context
+
+from hotline.deadlines.models import CalendarYear, HolidayOverride, TimeLimitPolicy
+from hotline.enums import DeadlineClock, LimitUnit, RequestType, Urgency
+from hotline.extensions import db
+
+WD, H, MIN = LimitUnit.WORKING_DAYS, LimitUnit.HOURS, LimitUnit.MINUTES
+N, U, C = Urgency.NORMAL, Urgency.URGENT, Urgency.CRITICAL
+
+#: DESIGN.md's default policy: (clock, request type or None for any) -> urgency -> limit.
+DEFAULT_POLICY: dict[tuple[DeadlineClock, RequestType | None], dict[Urgency, tuple[int, LimitUnit] | None]] = {
+    (DeadlineClock.SIGN, None): {N: (1, WD), U: (2, H), C: (30, MIN)},
+    (DeadlineClock.HANDLE, None): {N: (5, WD), U: (24, H), C: (2, H)},
+    (DeadlineClock.HANDLE, RequestType.CONSULTATION): {N: (3, WD), U: (24, H), C: (2, H)},
+    (DeadlineClock.HANDLE, RequestType.HELP): {N: (5, WD), U: (24, H), C: (2, H)},
+    (DeadlineClock.HANDLE, RequestType.SUGGESTION): {N: (5, WD), U: (24, H), C: (2, H)},
+    (DeadlineClock.HANDLE, RequestType.COMPLAINT): {N: (15, WD), U: (24, H), C: (2, H)},
+    (DeadlineClock.HANDLE, RequestType.REPORT): {N: (15, WD), U: (24, H), C: (2, H)},
+    (DeadlineClock.RETURN, None): {N: (2, WD), U: (2, H), C: (30, MIN)},
+    (DeadlineClock.CALLBACK, None): {N: (1, WD), U: (1, WD), C: (1, WD)},
+    (DeadlineClock.EXTENSION_MAX, None): {N: (10, WD), U: None, C: None},
+}
+
+MAX_SCAN_DAYS = 800  # no real limit spans this many calendar days
+
+
+@dataclass(frozen=True)
+class Due:
+    at: datetime
+    confirmed: bool = True
+
+
+@lru_cache(maxsize=None)
+def _package_covers(year: int) -> bool:
+    try:
+        chinese_calendar.is_workday(date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def _parse_hhmm(value: str) -> time:
+    hh, mm = value.split(":")
+    return time(int(hh), int(mm))
+
+
+class WorkCalendar:
+    def __init__(self, overrides: dict[date, bool], confirmed_years: set[int],
+                 day_start: time = time(9), day_end: time = time(18)):
+        if day_end <= day_start:
+            raise ValueError("working hours must end after they start")
+        self.overrides = overrides
+        self.confirmed_years = confirmed_years
+        self.day_start = day_start
+        self.day_end = day_end
+
+    @classmethod
+    def load(cls) -> WorkCalendar:
+        overrides = dict(db.session.execute(
+            sa.select(HolidayOverride.day, HolidayOverride.is_workday)).all())
+        years = set(db.session.scalars(
+            sa.select(CalendarYear.year).where(CalendarYear.confirmed.is_(True))))
+        cfg = current_app.config
+        return cls(overrides, years, _parse_hhmm(cfg["WORKDAY_START"]), _parse_hhmm(cfg["WORKDAY_END"]))
+
+    # --- days -------------------------------------------------------------------
+    def year_confirmed(self, year: int) -> bool:
+        return year in self.confirmed_years or _package_covers(year)
+
+    def day_status(self, day: date) -> tuple[bool, bool]:
+        """(is working day, is that known for sure)."""
+        if day in self.overrides:
+            return self.overrides[day], True
+        if _package_covers(day.year):
+            return chinese_calendar.is_workday(day), True
+        return day.weekday() < 5, day.year in self.confirmed_years
+
+    def is_workday(self, day: date) -> bool:
+        return self.day_status(day)[0]
+
+    def next_workday(self, day: date) -> tuple[date, bool]:
+        """The first working day after `day`, and whether every day passed was certain."""
+        confirmed = True
+        for _ in range(MAX_SCAN_DAYS):
+            day += timedelta(days=1)
+            work, sure = self.day_status(day)
+            confirmed &= sure
+            if work:
+                return day, confirmed
+        raise RuntimeError("no working day found within the scan limit; check holiday overrides")
+
+    # --- instants ---------------------------------------------------------------
+    def align(self, moment: datetime) -> tuple[datetime, bool]:
+        """Move `moment` to working time: unchanged inside working hours, else the next opening."""
+        work, sure = self.day_status(moment.date())
+        if work and moment.time() < self.day_start:
+            return datetime.combine(moment.date(), self.day_start), sure
+        if work and moment.time() < self.day_end:
+            return moment, sure
+        day, confirmed = self.next_workday(moment.date())
+        return datetime.combine(day, self.day_start), sure and confirmed
+
+    def add_working_days(self, start: datetime, days: int) -> Due:
+        if days < 0:
+            raise ValueError("working days must not be negative")
+        moment, confirmed = self.align(start)
+        day = moment.date()
+        for _ in range(days):
+            day, sure = self.next_workday(day)
+            confirmed &= sure
+        return Due(datetime.combine(day, moment.time()), confirmed)
+
+    def add(self, start: datetime, amount: int, unit: LimitUnit) -> Due:
+        unit = LimitUnit.coerce(unit)
+        if unit is LimitUnit.WORKING_DAYS:
+            return self.add_working_days(start, amount)
+        if unit is LimitUnit.HOURS:
+            return Due(start + timedelta(hours=amount))
+        return Due(start + timedelta(minutes=amount))
+
+    def working_days_between(self, start: datetime, end: datetime) -> int:
+        """Whole working days from `start` to `end` (0 when end is not after start)."""
+        if end <= start:
+            return 0
+        count, day = 0, start.date()
+        while True:
+            day, _ = self.next_workday(day)
+            if datetime.combine(day, start.time()) > end:
+                return count
+            count += 1
+
+
+def calendar() -> WorkCalendar:
+    """The calendar for this request/app context (loaded once per context)."""
+    if has_app_context():
+        cal = g.get("_hotline_calendar")
+        if cal is None:
+            cal = g._hotline_calendar = WorkCalendar.load()
+        return cal
+    raise RuntimeError("the working calendar needs an application context")
+
+
+def forget_calendar() -> None:
+    """Drop the cached calendar after the admin edits overrides."""
+    if has_app_context():
+        g.pop("_hotline_calendar", None)
+
+
+# --- policy --------------------------------------------------------------------
+def default_limit(clock: DeadlineClock, request_type: RequestType | None, urgency: Urgency):
+    row = DEFAULT_POLICY.get((clock, request_type)) or DEFAULT_POLICY.get((clock, None))
+    return row.get(urgency) if row else None
+
+
+def limit_for(clock: DeadlineClock, request_type: RequestType | None, urgency: Urgency):
+    """(amount, unit) for a clock, or None when the policy allows nothing (e.g. no extension)."""
+    rows = db.session.scalars(
+        sa.select(TimeLimitPolicy).where(
+            TimeLimitPolicy.clock == clock,
+            TimeLimitPolicy.urgency == urgency,
+            sa.or_(TimeLimitPolicy.request_type == request_type, TimeLimitPolicy.request_type.is_(None)),
+        )
+    ).all()
+    specific = [r for r in rows if r.request_type is not None]
+    chosen = (specific or rows or [None])[0]
+    if chosen is None:
+        return default_limit(clock, request_type, urgency)
+    if chosen.amount is None:
+        return None
+    return chosen.amount, chosen.unit
+
+
+def due_for(clock: DeadlineClock, request_type, urgency, start: datetime) -> Due | None:
+    limit = limit_for(clock, request_type, urgency)
+    if limit is None:
+        return None
+    return calendar().add(start, *limit)
+
+
+def seed_default_policy() -> int:
+    """Write DESIGN.md's default policy into the table where a cell is missing."""
+    have = {(r.clock, r.request_type, r.urgency) for r in db.session.scalars(sa.select(TimeLimitPolicy))}
+    added = 0
+    for (clock, rtype), cells in DEFAULT_POLICY.items():
+        for urgency, limit in cells.items():
+            if (clock, rtype, urgency) in have:
+                continue
+            amount, unit = limit if limit else (None, LimitUnit.WORKING_DAYS)
+            db.session.add(TimeLimitPolicy(clock=clock, request_type=rtype, urgency=urgency,
+                                           amount=amount, unit=unit))
+            added += 1
+    return added

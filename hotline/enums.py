@@ -1,0 +1,213 @@
+"""Every state, type and level of the domain, with its Chinese label, in one place."""
+from __future__ import annotations
+
+import enum
+
+import sqlalchemy as sa
+
+
+class LabeledEnum(str, enum.Enum):
+    """A string enum whose members carry a Chinese label: `Member = ("value", "标签")`."""
+
+    def __new__(cls, value: str, label: str):
+        obj = str.__new__(cls, value)
+        obj._value_ = value
+        obj.label = label
+        return obj
+
+    def __str__(self) -> str:  # pragma: no cover - convenience
+        return self.value
+
+    @classmethod
+    def choices(cls):
+        return [(m.value, m.label) for m in cls]
+
+    @classmethod
+    def coerce(cls, value):
+        if isinstance(value, cls):
+            return value
+        return cls(value)
+
+
+def enum_column(enum_cls, **kw):
+    """Enums are stored as short strings (not native PG enums) so migrations stay simple."""
+    length = max(len(m.value) for m in enum_cls)
+    return sa.Enum(
+        enum_cls,
+        native_enum=False,
+        create_constraint=False,
+        length=max(length, 16),
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+class Role(LabeledEnum):
+    OPERATOR = ("operator", "话务员")
+    DISPATCHER = ("dispatcher", "派单员")
+    CALLBACK_AGENT = ("callback_agent", "回访员")
+    UNIT_STAFF = ("unit_staff", "承办单位工作人员")
+    SUPERVISOR = ("supervisor", "督办人员")
+    MANAGER = ("manager", "管理人员")
+    ADMIN = ("admin", "系统管理员")
+
+
+class UnitKind(LabeledEnum):
+    CENTRE = ("centre", "热线中心")
+    DISTRICT = ("district", "区县政府")
+    DEPARTMENT = ("department", "市直部门")
+    ENTERPRISE = ("enterprise", "公共服务企业")
+    STREET = ("street", "街道乡镇")
+    COMMUNITY = ("community", "社区村")
+
+
+class Channel(LabeledEnum):
+    PHONE = ("phone", "电话")
+    WEBSITE = ("website", "网站")
+    WECHAT = ("wechat", "微信")
+    APP = ("app", "APP")
+    LETTER = ("letter", "信件")
+    LEADER = ("leader", "领导批示")
+    OTHER = ("other", "其他")
+
+
+class RequestType(LabeledEnum):
+    CONSULTATION = ("consultation", "咨询")
+    HELP = ("help", "求助")
+    COMPLAINT = ("complaint", "投诉")
+    REPORT = ("report", "举报")
+    SUGGESTION = ("suggestion", "建议")
+    PRAISE = ("praise", "表扬")
+    OTHER = ("other", "其他")
+
+
+class Urgency(LabeledEnum):
+    NORMAL = ("normal", "一般")
+    URGENT = ("urgent", "紧急")
+    CRITICAL = ("critical", "特急")
+
+
+class TicketState(LabeledEnum):
+    PENDING_DISPATCH = ("pending_dispatch", "待派单")
+    DISPATCHED = ("dispatched", "待签收")
+    SIGNED = ("signed", "办理中")
+    RETURNED = ("returned", "已退单")
+    REPLIED = ("replied", "待审核")
+    REVIEWED = ("reviewed", "待回访")
+    UNSATISFIED = ("unsatisfied", "回访不满意")
+    REOPENED = ("reopened", "重办中")
+    CLOSED = ("closed", "已办结")
+
+    @property
+    def is_open(self) -> bool:
+        return self is not TicketState.CLOSED
+
+
+#: States in which the lead unit is handling the ticket (may reply, ask for time).
+HANDLING_STATES = (TicketState.SIGNED, TicketState.REOPENED)
+
+
+class Closure(LabeledEnum):
+    ANSWERED = ("answered", "直接答复")
+    SATISFIED = ("satisfied", "回访满意")
+    UNREACHABLE = ("unreachable", "未联系上")
+    MERGED = ("merged", "并单")
+    INVALID = ("invalid", "无效工单")
+    SUPERVISOR = ("supervisor", "督办验收办结")
+
+
+class AssignmentRole(LabeledEnum):
+    LEAD = ("lead", "主办")
+    CO = ("co", "协办")
+
+
+class AssignmentState(LabeledEnum):
+    DISPATCHED = ("dispatched", "待签收")
+    SIGNED = ("signed", "办理中")
+    RETURNED = ("returned", "已退单")
+    REPLIED = ("replied", "已反馈")
+    CANCELLED = ("cancelled", "已撤销")
+    DONE = ("done", "已办结")
+
+
+OPEN_ASSIGNMENT_STATES = (AssignmentState.DISPATCHED, AssignmentState.SIGNED)
+
+
+class ReturnReason(LabeledEnum):
+    NOT_OUR_DUTY = ("not_our_duty", "不属本单位职责")
+    WRONG_AREA = ("wrong_area", "属地不符")
+    UNCLEAR_OWNERSHIP = ("unclear_ownership", "权属不清")
+    OTHER = ("other", "其他")
+
+
+class ReturnDecision(LabeledEnum):
+    PENDING = ("pending", "待处理")
+    REDISPATCHED = ("redispatched", "已改派")
+    OVERRULED = ("overruled", "退单驳回")
+
+
+class ExtensionState(LabeledEnum):
+    PENDING = ("pending", "待审批")
+    APPROVED = ("approved", "已同意")
+    REFUSED = ("refused", "已拒绝")
+
+
+class Resolution(LabeledEnum):
+    RESOLVED = ("resolved", "已解决")
+    PARTLY = ("partly", "部分解决")
+    UNRESOLVED = ("unresolved", "未解决")
+
+
+class Satisfaction(LabeledEnum):
+    SATISFIED = ("satisfied", "满意")
+    BASICALLY = ("basically", "基本满意")
+    UNSATISFIED = ("unsatisfied", "不满意")
+
+
+class SupervisionState(LabeledEnum):
+    OPEN = ("open", "督办中")
+    CLOSED = ("closed", "已验收销号")
+
+
+class SupervisionReason(LabeledEnum):
+    UNSATISFIED = ("unsatisfied", "回访不满意")
+    OVERDUE = ("overdue", "超期")
+    LEADER = ("leader", "领导批示")
+
+
+class LimitUnit(LabeledEnum):
+    WORKING_DAYS = ("working_days", "工作日")
+    HOURS = ("hours", "小时")
+    MINUTES = ("minutes", "分钟")
+
+
+class DeadlineClock(LabeledEnum):
+    """The deadline clocks of the time-limit policy."""
+
+    SIGN = ("sign", "签收时限")
+    HANDLE = ("handle", "办理时限")
+    RETURN = ("return", "退单时限")
+    CALLBACK = ("callback", "回访时限")
+    EXTENSION_MAX = ("extension_max", "延期上限")
+
+
+class EventAction(LabeledEnum):
+    RECORD = ("record", "受理登记")
+    ANSWER = ("answer", "直接答复")
+    DISPATCH = ("dispatch", "派单")
+    SIGN = ("sign", "签收")
+    HAND_DOWN = ("hand_down", "下派")
+    RETURN = ("return", "退单")
+    REDISPATCH = ("redispatch", "改派")
+    OVERRULE_RETURN = ("overrule_return", "驳回退单")
+    REQUEST_EXTENSION = ("request_extension", "延期申请")
+    APPROVE_EXTENSION = ("approve_extension", "同意延期")
+    REFUSE_EXTENSION = ("refuse_extension", "拒绝延期")
+    REPLY = ("reply", "办结反馈")
+    CO_REPLY = ("co_reply", "协办反馈")
+    REVIEW_ACCEPT = ("review_accept", "审核通过")
+    REVIEW_REJECT = ("review_reject", "审核退回")
+    CALLBACK = ("callback", "回访")
+    REOPEN = ("reopen", "重办")
+    MERGE = ("merge", "并单")
+    CLOSE = ("close", "办结归档")

@@ -1,0 +1,41 @@
+"""Domain errors: a stable code for the API and a Chinese message for the UI."""
+
+
+class DomainError(Exception):
+    status = 409
+
+    def __init__(self, code: str, message: str, **details):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+class PermissionDenied(DomainError):
+    status = 403
+
+
+class NotFound(DomainError):
+    status = 404
+
+    def __init__(self, message: str = "工单不存在或您无权查看", code: str = "NOT_FOUND"):
+        super().__init__(code, message)
+
+
+class StaleVersion(DomainError):
+    status = 409
+
+    def __init__(self, current_version=None):
+        super().__init__(
+            "STALE_VERSION",
+            "该工单已被他人修改，请查看最新状态后再操作",
+            current_version=current_version,
+        )
+
+
+class ValidationFailed(DomainError):
+    status = 400
+
+    def __init__(self, message: str, field: str | None = None, code: str = "VALIDATION"):
+        super().__init__(code, message, field=field)
+        self.field = field

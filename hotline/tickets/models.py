@@ -1,0 +1,232 @@
+"""Tickets, their assignments to units, replies, returns, extensions and the event log."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hotline.admin.models import Category, Unit
+from hotline.auth.models import User
+from hotline.enums import (AssignmentRole, AssignmentState, Channel, Closure, EventAction,
+                           ExtensionState, RequestType, ReturnDecision, ReturnReason,
+                           TicketState, Urgency, enum_column)
+from hotline.extensions import db
+
+JSON = sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql")
+
+
+class TicketSequence(db.Model):
+    """Last number handed out per day; bumped with an atomic upsert."""
+
+    __tablename__ = "ticket_sequences"
+
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    last: Mapped[int] = mapped_column(default=0)
+
+
+class Ticket(db.Model):
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(24), unique=True)
+    version: Mapped[int] = mapped_column(default=1)
+    state: Mapped[TicketState] = mapped_column(enum_column(TicketState), index=True)
+    closure: Mapped[Closure | None] = mapped_column(enum_column(Closure))
+
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
+    request_type: Mapped[RequestType] = mapped_column(enum_column(RequestType))
+    category_id: Mapped[int] = mapped_column(sa.ForeignKey("categories.id"), index=True)
+    urgency: Mapped[Urgency] = mapped_column(enum_column(Urgency))
+    caller_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    caller_phone: Mapped[str] = mapped_column(sa.String(32), index=True)
+    confidential: Mapped[bool] = mapped_column(default=False)
+    address: Mapped[str] = mapped_column(sa.String(300), default="")
+    district_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    content: Mapped[str] = mapped_column(sa.Text)
+
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    updated_at: Mapped[datetime]
+    dispatched_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    callback_due_at: Mapped[datetime | None]
+    #: The current lead unit (denormalised from the active lead assignment for queues).
+    lead_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tickets.id"), index=True)
+    reopen_count: Mapped[int] = mapped_column(default=0)
+    direct_answer: Mapped[str | None] = mapped_column(sa.Text)
+    kb_article_id: Mapped[int | None]
+
+    category: Mapped[Category] = relationship(lazy="joined")
+    district: Mapped[Unit | None] = relationship(foreign_keys=[district_id])
+    lead_unit: Mapped[Unit | None] = relationship(foreign_keys=[lead_unit_id])
+    created_by: Mapped[User | None] = relationship()
+    merged_into: Mapped[Ticket | None] = relationship(remote_side=[id])
+    assignments: Mapped[list[Assignment]] = relationship(
+        back_populates="ticket", order_by="Assignment.id")
+    events: Mapped[list[TicketEvent]] = relationship(
+        back_populates="ticket", order_by="TicketEvent.id")
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        sa.Index("ix_tickets_state_lead_unit", "state", "lead_unit_id"),
+        sa.Index("ix_tickets_phone_created", "caller_phone", "created_at"),
+    )
+
+    def active_assignments(self) -> list[Assignment]:
+        return [a for a in self.assignments if a.active]
+
+    @property
+    def lead_assignment(self) -> Assignment | None:
+        for a in self.assignments:
+            if a.active and a.role is AssignmentRole.LEAD:
+                return a
+        return None
+
+    def __repr__(self) -> str:
+        return f"<Ticket {self.number} {self.state.value} v{self.version}>"
+
+
+class Assignment(db.Model):
+    """A ticket sent to one unit, as lead (主办) or co-unit (协办), with its own clocks."""
+
+    __tablename__ = "assignments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"))
+    #: The sub-unit it was handed down to (下派); `unit` stays answerable.
+    handler_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
+    role: Mapped[AssignmentRole] = mapped_column(enum_column(AssignmentRole))
+    state: Mapped[AssignmentState] = mapped_column(enum_column(AssignmentState))
+    active: Mapped[bool] = mapped_column(default=True)
+    round: Mapped[int] = mapped_column(default=1)
+    return_overruled: Mapped[bool] = mapped_column(default=False)
+
+    dispatched_at: Mapped[datetime]
+    dispatched_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    sign_due_at: Mapped[datetime]
+    handle_due_at: Mapped[datetime]
+    #: The handle deadline before any extension; extensions are capped from here.
+    handle_due_original_at: Mapped[datetime]
+    return_due_at: Mapped[datetime]
+    calendar_confirmed: Mapped[bool] = mapped_column(default=True)
+    signed_at: Mapped[datetime | None]
+    signed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    replied_at: Mapped[datetime | None]
+    extension_count: Mapped[int] = mapped_column(default=0)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="assignments")
+    unit: Mapped[Unit] = relationship(foreign_keys=[unit_id], lazy="joined")
+    handler_unit: Mapped[Unit | None] = relationship(foreign_keys=[handler_unit_id], lazy="joined")
+
+    __table_args__ = (
+        sa.Index("ix_assignments_unit_state", "unit_id", "state", "active"),
+        sa.Index("ix_assignments_handle_due", "active", "state", "handle_due_at"),
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.active and self.state in (AssignmentState.DISPATCHED, AssignmentState.SIGNED)
+
+
+class Reply(db.Model):
+    """A unit's reply (办结反馈): the lead's to the centre, or a co-unit's to the lead."""
+
+    __tablename__ = "replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id"), index=True)
+    assignment_id: Mapped[int] = mapped_column(sa.ForeignKey("assignments.id"))
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"))
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    result: Mapped[str] = mapped_column(sa.Text)
+    actions_taken: Mapped[str] = mapped_column(sa.Text, default="")
+    contacted_citizen: Mapped[bool] = mapped_column(default=False)
+    contact_note: Mapped[str] = mapped_column(sa.Text, default="")
+    public_text: Mapped[str] = mapped_column(sa.Text, default="")
+    reviewed_at: Mapped[datetime | None]
+    review_ok: Mapped[bool | None]
+    review_note: Mapped[str | None] = mapped_column(sa.Text)
+
+    unit: Mapped[Unit] = relationship(lazy="joined")
+    author: Mapped[User] = relationship()
+
+
+class TicketReturn(db.Model):
+    """A unit's return (退单) of a misrouted ticket, and the dispatcher's decision."""
+
+    __tablename__ = "ticket_returns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id"), index=True)
+    assignment_id: Mapped[int] = mapped_column(sa.ForeignKey("assignments.id"))
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"))
+    returned_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    returned_at: Mapped[datetime]
+    reason: Mapped[ReturnReason] = mapped_column(enum_column(ReturnReason))
+    reason_text: Mapped[str] = mapped_column(sa.Text, default="")
+    decision: Mapped[ReturnDecision] = mapped_column(enum_column(ReturnDecision), index=True)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(sa.Text)
+
+    unit: Mapped[Unit] = relationship(lazy="joined")
+
+
+class ExtensionRequest(db.Model):
+    """A request for more time (延期申请) on one assignment's handle deadline."""
+
+    __tablename__ = "extension_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id"), index=True)
+    assignment_id: Mapped[int] = mapped_column(sa.ForeignKey("assignments.id"))
+    requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    requested_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(sa.Text)
+    old_due_at: Mapped[datetime]
+    requested_due_at: Mapped[datetime]
+    state: Mapped[ExtensionState] = mapped_column(enum_column(ExtensionState), index=True)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(sa.Text)
+    new_due_at: Mapped[datetime | None]
+
+    assignment: Mapped[Assignment] = relationship()
+
+
+class TicketEvent(db.Model):
+    """Append-only history: one row per transition."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id"), index=True)
+    assignment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("assignments.id"))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    actor_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
+    at: Mapped[datetime] = mapped_column(index=True)
+    action: Mapped[EventAction] = mapped_column(enum_column(EventAction), index=True)
+    from_state: Mapped[TicketState | None] = mapped_column(enum_column(TicketState))
+    to_state: Mapped[TicketState] = mapped_column(enum_column(TicketState))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+    actor_unit: Mapped[Unit | None] = relationship()
+
+
+@event.listens_for(TicketEvent, "before_update")
+def _events_are_immutable(mapper, connection, target):
+    raise RuntimeError("ticket events are append-only")
+
+
+@event.listens_for(TicketEvent, "before_delete")
+def _events_are_not_deleted(mapper, connection, target):
+    raise RuntimeError("ticket events are append-only")
