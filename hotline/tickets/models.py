@@ -70,7 +70,9 @@ class Ticket(db.Model):
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id")
 
-    __mapper_args__ = {"version_id_col": version}
+    # The services bump the version once per transition (in _record); the ORM adds
+    # "WHERE version = <seen>" to every UPDATE, so a lost race raises StaleDataError.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
     __table_args__ = (
         sa.Index("ix_tickets_state_lead_unit", "state", "lead_unit_id"),
         sa.Index("ix_tickets_phone_created", "caller_phone", "created_at"),
@@ -153,6 +155,7 @@ class Reply(db.Model):
     review_ok: Mapped[bool | None]
     review_note: Mapped[str | None] = mapped_column(sa.Text)
 
+    ticket: Mapped[Ticket] = relationship()
     unit: Mapped[Unit] = relationship(lazy="joined")
     author: Mapped[User] = relationship()
 
@@ -175,6 +178,7 @@ class TicketReturn(db.Model):
     decided_at: Mapped[datetime | None]
     decision_note: Mapped[str | None] = mapped_column(sa.Text)
 
+    ticket: Mapped[Ticket] = relationship()
     unit: Mapped[Unit] = relationship(lazy="joined")
 
 
@@ -197,6 +201,7 @@ class ExtensionRequest(db.Model):
     decision_note: Mapped[str | None] = mapped_column(sa.Text)
     new_due_at: Mapped[datetime | None]
 
+    ticket: Mapped[Ticket] = relationship()
     assignment: Mapped[Assignment] = relationship()
 
 

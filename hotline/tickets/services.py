@@ -146,7 +146,9 @@ def _record(ticket: Ticket, actor: User | None, action: EventAction, from_state:
             *, note: str = "", payload: dict | None = None, assignment: Assignment | None = None,
             at: datetime | None = None) -> TicketEvent:
     at = at or clock_now()
-    ticket.updated_at = at  # every transition bumps the ticket's version
+    ticket.updated_at = at
+    if sa.inspect(ticket).persistent:
+        ticket.version += 1  # exactly one version per transition
     event = TicketEvent(
         ticket=ticket,
         assignment_id=assignment.id if assignment is not None else None,
@@ -294,7 +296,7 @@ def record_ticket(actor: User, draft: dict) -> Ticket:
     _require_role(actor, Role.OPERATOR, Role.DISPATCHER)
     fields = _validate_draft(draft)
     at = clock_now()
-    ticket = Ticket(number=allocate_number(at), state=TicketState.PENDING_DISPATCH, created_at=at,
+    ticket = Ticket(number=allocate_number(at), version=1, state=TicketState.PENDING_DISPATCH, created_at=at,
                     updated_at=at, created_by_id=actor.id, **fields)
     db.session.add(ticket)
     _record(ticket, actor, EventAction.RECORD, None, at=at)

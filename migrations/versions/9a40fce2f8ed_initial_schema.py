@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 925e74caea7c
+Revision ID: 9a40fce2f8ed
 Revises: 
-Create Date: 2026-11-26 02:56:20.041508
+Create Date: 2026-11-26 02:58:33.641511
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision = '925e74caea7c'
+revision = '9a40fce2f8ed'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -320,6 +320,28 @@ def upgrade():
     with op.batch_alter_table('ticket_returns', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_ticket_returns_decision'), ['decision'], unique=False)
         batch_op.create_index(batch_op.f('ix_ticket_returns_ticket_id'), ['ticket_id'], unique=False)
+
+    # DESIGN.md's default time-limit policy, as data (the admin edits it later).
+    # Literal on purpose: a migration must not change when the application code does.
+    policy = sa.table('time_limit_policies', sa.column('clock', sa.String), sa.column('request_type', sa.String),
+                      sa.column('urgency', sa.String), sa.column('amount', sa.Integer), sa.column('unit', sa.String))
+    rows = []
+    def cells(clock, rtype, normal, urgent, critical):
+        for urgency, limit in (('normal', normal), ('urgent', urgent), ('critical', critical)):
+            amount, unit = limit if limit else (None, 'working_days')
+            rows.append({'clock': clock, 'request_type': rtype, 'urgency': urgency, 'amount': amount, 'unit': unit})
+    wd, h, m = 'working_days', 'hours', 'minutes'
+    cells('sign', None, (1, wd), (2, h), (30, m))
+    cells('handle', None, (5, wd), (24, h), (2, h))
+    cells('handle', 'consultation', (3, wd), (24, h), (2, h))
+    cells('handle', 'help', (5, wd), (24, h), (2, h))
+    cells('handle', 'suggestion', (5, wd), (24, h), (2, h))
+    cells('handle', 'complaint', (15, wd), (24, h), (2, h))
+    cells('handle', 'report', (15, wd), (24, h), (2, h))
+    cells('return', None, (2, wd), (2, h), (30, m))
+    cells('callback', None, (1, wd), (1, wd), (1, wd))
+    cells('extension_max', None, (10, wd), None, None)
+    op.bulk_insert(policy, rows)
 
     # ### end Alembic commands ###
 
