@@ -71,3 +71,12 @@ class Category(db.Model):
 
     def __repr__(self) -> str:
         return f"<Category {self.full_name}>"
+
+
+class Setting(db.Model):
+    """A system setting the admin may change at run time (e.g. auto-dispatch on intake)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.String(400))

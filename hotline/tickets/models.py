@@ -205,6 +205,23 @@ class ExtensionRequest(db.Model):
     assignment: Mapped[Assignment] = relationship()
 
 
+class Attachment(db.Model):
+    """A file kept under instance/attachments/, served only to those who may see the ticket."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id"), index=True)
+    reply_id: Mapped[int | None] = mapped_column(sa.ForeignKey("replies.id"))
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    stored_name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    uploaded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime]
+
+
 class TicketEvent(db.Model):
     """Append-only history: one row per transition."""
 
