@@ -45,8 +45,8 @@ def test_history_page_shows_events_in_order(world, client):
 def test_unit_cannot_open_another_units_ticket(world, client):
     t = world.dispatched(lead=world.housing)
     login(client, "d2staff")
-    assert client.get(f"/tickets/{t.id}").status_code == 404
-    assert client.get("/tickets/999999").status_code == 404
+    assert client.get(f"/tickets/{t.id}").status_code == 403
+    assert client.get("/tickets/999999").status_code == 403
 
 
 def test_parent_unit_sees_ticket_handed_to_its_street(world, client):
@@ -73,5 +73,7 @@ def test_unit_list_shows_only_its_tickets(world, client):
     mine = world.dispatched()
     other = world.dispatched(lead=world.water, title="停水")
     login(client, "d1staff")
-    html = client.get("/").get_data(as_text=True)
+    html = client.get("/tickets").get_data(as_text=True)
     assert mine.number in html and other.number not in html
+    home = client.get("/").get_data(as_text=True)
+    assert 'data-queue="to_sign">1<' in home

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from hotline.admin.models import Unit
 from hotline.auth.models import User
 from hotline.enums import Role
-from hotline.errors import NotFound
+from hotline.errors import PermissionDenied
 from hotline.extensions import db
 from hotline.tickets.models import Assignment, Ticket, TicketEvent
 
@@ -26,7 +26,7 @@ def can_see_caller(user: User, ticket: Ticket) -> bool:
 
 def unit_scope_condition(user: User):
     """Tickets with an active assignment to the user's unit or any unit below it."""
-    handler = sa.orm.aliased(Unit)
+    handler = aliased(Unit)
     return sa.exists(
         sa.select(Assignment.id)
         .join(Unit, Unit.id == Assignment.unit_id)
@@ -44,12 +44,13 @@ def visible_tickets(user: User):
 
 
 def get_visible_ticket(user: User, ticket_id: int) -> Ticket:
-    """The ticket, or the same 404 whether it is missing or not the user's to see."""
+    """The ticket, or the same refusal (403) whether it is missing or not the user's to see,
+    so ticket ids cannot be probed."""
     stmt = visible_tickets(user).where(Ticket.id == ticket_id).options(
         selectinload(Ticket.assignments), selectinload(Ticket.events).joinedload(TicketEvent.actor))
     ticket = db.session.scalars(stmt).first()
     if ticket is None:
-        raise NotFound()
+        raise PermissionDenied("NOT_VISIBLE", "工单不存在或您无权查看")
     return ticket
 
 
@@ -57,3 +58,138 @@ def earlier_tickets(ticket: Ticket, limit: int = 20) -> list[Ticket]:
     return list(db.session.scalars(
         sa.select(Ticket).where(Ticket.caller_phone == ticket.caller_phone, Ticket.id != ticket.id)
         .order_by(Ticket.created_at.desc()).limit(limit)))
+
+
+# --- queues -----------------------------------------------------------------------------
+from datetime import timedelta  # noqa: E402
+
+from hotline.clock import now as clock_now  # noqa: E402
+from hotline.enums import (AssignmentState, ExtensionState, ReturnDecision, SupervisionState,  # noqa: E402
+                           TicketState)
+from hotline.escalation.models import SupervisionCase  # noqa: E402
+from hotline.tickets.models import ExtensionRequest, TicketReturn  # noqa: E402
+
+DUE_SOON = timedelta(hours=24)
+
+#: queue key -> (label, roles that work it)
+QUEUES = {
+    "pending_dispatch": ("待派单", (Role.DISPATCHER, Role.OPERATOR)),
+    "returned": ("退单待处理", (Role.DISPATCHER,)),
+    "extensions": ("延期待审批", (Role.DISPATCHER,)),
+    "to_sign": ("待签收", (Role.UNIT_STAFF, Role.DISPATCHER, Role.SUPERVISOR)),
+    "handling": ("办理中", (Role.UNIT_STAFF, Role.DISPATCHER, Role.SUPERVISOR)),
+    "due_soon": ("即将超期", (Role.UNIT_STAFF, Role.DISPATCHER, Role.SUPERVISOR, Role.MANAGER)),
+    "overdue": ("已超期", (Role.UNIT_STAFF, Role.DISPATCHER, Role.SUPERVISOR, Role.MANAGER)),
+    "to_review": ("待审核", (Role.DISPATCHER, Role.UNIT_STAFF)),
+    "to_callback": ("待回访", (Role.CALLBACK_AGENT, Role.DISPATCHER)),
+    "unsatisfied": ("不满意待重办", (Role.DISPATCHER, Role.SUPERVISOR, Role.CALLBACK_AGENT)),
+    "supervised": ("督办中", (Role.SUPERVISOR, Role.UNIT_STAFF, Role.MANAGER, Role.DISPATCHER)),
+}
+
+
+def _assignment_exists(user: User, *conds):
+    """EXISTS an active assignment of this ticket (in the user's scope) matching conds."""
+    handler = aliased(Unit)
+    stmt = sa.select(Assignment.id).where(Assignment.ticket_id == Ticket.id, Assignment.active.is_(True), *conds)
+    if not sees_all(user):
+        stmt = (stmt.join(Unit, Unit.id == Assignment.unit_id)
+                .outerjoin(handler, handler.id == Assignment.handler_unit_id)
+                .where(sa.or_(Unit.path.startswith(user.unit.path), handler.path.startswith(user.unit.path))))
+    return sa.exists(stmt)
+
+
+def queue_condition(user: User, key: str):
+    now = clock_now()
+    open_states = (AssignmentState.DISPATCHED, AssignmentState.SIGNED)
+    if key == "pending_dispatch":
+        return Ticket.state == TicketState.PENDING_DISPATCH
+    if key == "returned":
+        return sa.exists(sa.select(TicketReturn.id).where(
+            TicketReturn.ticket_id == Ticket.id, TicketReturn.decision == ReturnDecision.PENDING))
+    if key == "extensions":
+        return sa.exists(sa.select(ExtensionRequest.id).where(
+            ExtensionRequest.ticket_id == Ticket.id, ExtensionRequest.state == ExtensionState.PENDING))
+    if key == "to_sign":
+        return _assignment_exists(user, Assignment.state == AssignmentState.DISPATCHED)
+    if key == "handling":
+        return _assignment_exists(user, Assignment.state == AssignmentState.SIGNED)
+    if key == "due_soon":
+        return _assignment_exists(user, Assignment.state.in_(open_states),
+                                  Assignment.handle_due_at >= now, Assignment.handle_due_at < now + DUE_SOON)
+    if key == "overdue":
+        return _assignment_exists(user, sa.or_(
+            sa.and_(Assignment.state.in_(open_states), Assignment.handle_due_at < now),
+            sa.and_(Assignment.state == AssignmentState.DISPATCHED, Assignment.sign_due_at < now)))
+    if key == "to_review":
+        return Ticket.state == TicketState.REPLIED
+    if key == "to_callback":
+        return Ticket.state == TicketState.REVIEWED
+    if key == "unsatisfied":
+        return Ticket.state == TicketState.UNSATISFIED
+    if key == "supervised":
+        return sa.exists(sa.select(SupervisionCase.id).where(
+            SupervisionCase.ticket_id == Ticket.id, SupervisionCase.state == SupervisionState.OPEN))
+    raise KeyError(key)
+
+
+def queues_for(user: User) -> list[str]:
+    return [k for k, (_, roles) in QUEUES.items() if user.has_role(*roles)]
+
+
+def queue_counts(user: User) -> dict[str, int]:
+    """One query: a COUNT(*) FILTER per queue the user works."""
+    keys = queues_for(user)
+    if not keys:
+        return {}
+    cols = [sa.func.count().filter(queue_condition(user, k)).label(k) for k in keys]
+    base = visible_tickets(user).where(Ticket.state != TicketState.CLOSED)
+    row = db.session.execute(base.with_only_columns(*cols)).one()
+    return dict(zip(keys, row))
+
+
+# --- search -----------------------------------------------------------------------------
+SORTS = {
+    "created_desc": Ticket.id.desc(),
+    "created_asc": Ticket.id.asc(),
+    "updated_desc": Ticket.updated_at.desc(),
+    "state": Ticket.state.asc(),
+}
+
+
+def search_tickets(user: User, *, number=None, phone=None, text=None, category_id=None, unit_id=None,
+                   state=None, date_from=None, date_to=None, queue=None, sort="created_desc"):
+    from hotline.admin.models import Category
+
+    stmt = visible_tickets(user)
+    if number:
+        stmt = stmt.where(Ticket.number.startswith(number.strip()) if len(number.strip()) < 21
+                          else Ticket.number == number.strip())
+    if phone:
+        stmt = stmt.where(Ticket.caller_phone == phone.strip())
+        if not sees_all(user):
+            stmt = stmt.where(Ticket.confidential.is_(False))
+    if text:
+        for word in text.split()[:5]:
+            stmt = stmt.where(sa.or_(Ticket.title.ilike(f"%{word}%"), Ticket.content.ilike(f"%{word}%"),
+                                     Ticket.address.ilike(f"%{word}%")))
+    if category_id:
+        cat = db.session.get(Category, int(category_id))
+        if cat is not None:
+            sub = sa.select(Category.id).where(sa.or_(Category.id == cat.id,
+                                                      Category.full_name.startswith(cat.full_name + " › ")))
+            stmt = stmt.where(Ticket.category_id.in_(sub))
+    if unit_id:
+        unit = db.session.get(Unit, int(unit_id))
+        if unit is not None:
+            stmt = stmt.where(sa.exists(sa.select(Assignment.id).join(Unit, Unit.id == Assignment.unit_id).where(
+                Assignment.ticket_id == Ticket.id, Assignment.active.is_(True), Unit.path.startswith(unit.path))))
+    if state:
+        stmt = stmt.where(Ticket.state == TicketState(state))
+    if date_from:
+        stmt = stmt.where(Ticket.created_at >= date_from)
+    if date_to:
+        stmt = stmt.where(Ticket.created_at < date_to + timedelta(days=1))
+    if queue:
+        stmt = stmt.where(queue_condition(user, queue))
+    stmt = stmt.options(joinedload(Ticket.lead_unit))
+    return stmt.order_by(SORTS.get(sort, SORTS["created_desc"]))

@@ -291,17 +291,50 @@ def _validate_draft(draft: dict) -> dict:
 
 
 @transition
-def record_ticket(actor: User, draft: dict) -> Ticket:
-    """受理: record a citizen's request; it waits for dispatch."""
+def record_ticket(actor: User, draft: dict, *, answer: str | None = None, kb_article_id=None,
+                  auto_dispatch: bool = True) -> Ticket:
+    """受理: record a citizen's request.
+
+    With `answer` the operator answered on the call (直接答复) and the ticket closes in the
+    same transaction. Otherwise it waits for dispatch, unless auto-dispatch is switched on
+    and a certain routing rule matches: then it is dispatched at once, by that rule.
+    """
     _require_role(actor, Role.OPERATOR, Role.DISPATCHER)
     fields = _validate_draft(draft)
+    if answer is not None:
+        answer = _text(answer, "answer", "答复内容")
     at = clock_now()
     ticket = Ticket(number=allocate_number(at), version=1, state=TicketState.PENDING_DISPATCH, created_at=at,
                     updated_at=at, created_by_id=actor.id, **fields)
     db.session.add(ticket)
     _record(ticket, actor, EventAction.RECORD, None, at=at)
     db.session.flush()
+    if answer is not None:
+        _answer(ticket, actor, answer, kb_article_id, at)
+    elif auto_dispatch:
+        from hotline.routing.services import auto_dispatch_enabled, suggest
+
+        suggestion = suggest(ticket.category_id, ticket.district_id)
+        if suggestion.certain and auto_dispatch_enabled():
+            _dispatch(ticket, actor, suggestion.lead, suggestion.co_units, at,
+                      note=suggestion.explanation, extra={"auto": True, "rule_id": suggestion.rule.id})
     return ticket
+
+
+def _answer(ticket: Ticket, actor: User, answer: str, kb_article_id, at: datetime) -> None:
+    from hotline.intake.models import KnowledgeArticle
+
+    article = db.session.get(KnowledgeArticle, int(kb_article_id)) if kb_article_id else None
+    if kb_article_id and (article is None or not article.active):
+        raise ValidationFailed("所选知识库条目不存在或已停用", field="kb_article_id")
+    if article is not None:
+        article.times_used += 1
+    before = ticket.state
+    ticket.direct_answer = answer
+    ticket.kb_article_id = article.id if article else None
+    _finish(ticket, Closure.ANSWERED, at)
+    _record(ticket, actor, EventAction.ANSWER, before, note=answer, at=at,
+            payload={"kb_article_id": ticket.kb_article_id, "kb_title": article.title if article else None})
 
 
 @transition
@@ -311,13 +344,7 @@ def answer_directly(ticket_id: int, actor: User, version, answer: str, kb_articl
     ticket = _lock_ticket(ticket_id)
     _check_version(ticket, version)
     _require_state(ticket, EventAction.ANSWER, TicketState.PENDING_DISPATCH)
-    answer = _text(answer, "answer", "答复内容")
-    at = clock_now()
-    ticket.direct_answer = answer
-    ticket.kb_article_id = int(kb_article_id) if kb_article_id else None
-    _finish(ticket, Closure.ANSWERED, at)
-    _record(ticket, actor, EventAction.ANSWER, TicketState.PENDING_DISPATCH, note=answer,
-            payload={"kb_article_id": ticket.kb_article_id}, at=at)
+    _answer(ticket, actor, _text(answer, "answer", "答复内容"), kb_article_id, clock_now())
     return ticket
 
 
@@ -330,13 +357,17 @@ def dispatch(ticket_id: int, actor: User, version, lead_unit_id, co_unit_ids=(),
     _check_version(ticket, version)
     _require_state(ticket, EventAction.DISPATCH, TicketState.PENDING_DISPATCH)
     lead, cos = _units_for_dispatch(lead_unit_id, co_unit_ids)
-    at = clock_now()
+    _dispatch(ticket, actor, lead, cos, clock_now(), note=note)
+    return ticket
+
+
+def _dispatch(ticket: Ticket, actor: User, lead: Unit, cos: list[Unit], at: datetime, *, note: str = "",
+              extra: dict | None = None) -> None:
     created = _create_assignments(ticket, actor, lead, cos, at, round_no=1)
     ticket.state = TicketState.DISPATCHED
     db.session.flush()
     _record(ticket, actor, EventAction.DISPATCH, TicketState.PENDING_DISPATCH, note=note,
-            payload=_assignment_payload(created), at=at)
-    return ticket
+            payload={**_assignment_payload(created), **(extra or {})}, at=at)
 
 
 @transition

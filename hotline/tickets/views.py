@@ -1,44 +1,258 @@
-"""Ticket pages: the user's list and one ticket with its deadlines and history."""
+"""Ticket pages: the home queues, search, one ticket with the actions the user may take."""
+from __future__ import annotations
+
 import sqlalchemy as sa
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
-from hotline.enums import TicketState
+from hotline.admin.models import Category, Unit
+from hotline.enums import UnitKind
+from hotline.errors import DomainError, StaleVersion
 from hotline.extensions import db
-from hotline.tickets.models import Reply, Ticket, TicketReturn
-from hotline.tickets.queries import can_see_caller, earlier_tickets, get_visible_ticket, visible_tickets
+from hotline.routing.services import suggest
+from hotline.tickets import services as svc
+from hotline.tickets.attachments import attachment_path, check_files, store_files
+from hotline.tickets.forms import (CallbackForm, CloseForm, DispatchForm, ExtensionDecisionForm,
+                                   ExtensionRequestForm, HandDownForm, MergeForm, OverruleForm, RedispatchForm,
+                                   ReopenForm, ReplyForm, ReturnForm, ReviewForm, SearchForm, SignForm)
+from hotline.tickets.models import Attachment, Reply, Ticket, TicketReturn
+from hotline.tickets.policy import allowed_actions, pending_rows
+from hotline.tickets.queries import (QUEUES, can_see_caller, earlier_tickets, get_visible_ticket, queue_counts,
+                                     queues_for, search_tickets)
 
 bp = Blueprint("tickets", __name__)
 
 
+def unit_choices(root: Unit | None = None, *, include_root=False):
+    stmt = sa.select(Unit).where(Unit.active.is_(True), Unit.kind != UnitKind.CENTRE).order_by(Unit.path)
+    if root is not None:
+        stmt = stmt.where(Unit.path.startswith(root.path))
+        if not include_root:
+            stmt = stmt.where(Unit.id != root.id)
+    return [(u.id, "　" * max(u.level - 2, 0) + u.name) for u in db.session.scalars(stmt)]
+
+
+def category_choices():
+    cats = db.session.scalars(sa.select(Category).where(Category.active.is_(True)).order_by(Category.full_name))
+    return [(c.id, c.full_name) for c in cats]
+
+
+# --- home and lists -------------------------------------------------------------------
 @bp.route("/")
 @login_required
 def home():
-    state = request.args.get("state") or None
-    stmt = visible_tickets(current_user)
-    if state:
-        try:
-            stmt = stmt.where(Ticket.state == TicketState(state))
-        except ValueError:
-            state = None
+    counts = queue_counts(current_user)
+    queues = [(k, QUEUES[k][0], counts.get(k, 0)) for k in queues_for(current_user)]
+    return render_template("tickets/home.html", queues=queues)
+
+
+@bp.route("/tickets")
+@login_required
+def search():
+    form = SearchForm(request.args)
+    form.category_id.choices = [("", "全部")] + category_choices()
+    form.unit_id.choices = [("", "全部")] + unit_choices()
+    queue = request.args.get("queue") or None
+    if queue not in QUEUES:
+        queue = None
     page = max(request.args.get("page", 1, type=int), 1)
-    per_page = current_app.config["TICKETS_PER_PAGE"]
-    pagination = db.paginate(stmt.order_by(Ticket.id.desc()), page=page, per_page=per_page, error_out=False)
-    counts = dict(db.session.execute(
-        visible_tickets(current_user).with_only_columns(Ticket.state, sa.func.count()).group_by(Ticket.state)
-    ).all())
-    return render_template("tickets/list.html", pagination=pagination, counts=counts, state=state,
-                           states=list(TicketState))
+    stmt = None
+    if form.validate():
+        stmt = search_tickets(current_user, number=form.number.data, phone=form.phone.data, text=form.text.data,
+                              category_id=form.category_id.data, unit_id=form.unit_id.data,
+                              state=form.state.data or None, date_from=form.date_from.data,
+                              date_to=form.date_to.data, queue=queue, sort=form.sort.data or "created_desc")
+    else:
+        stmt = search_tickets(current_user, queue=queue)
+    pagination = db.paginate(stmt, page=page, per_page=current_app.config["TICKETS_PER_PAGE"], error_out=False,
+                             count=True)
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template("tickets/search.html", form=form, pagination=pagination, queue=queue,
+                           queue_label=QUEUES[queue][0] if queue else None, args=args)
+
+
+# --- one ticket -----------------------------------------------------------------------
+FORMS = {
+    "dispatch": DispatchForm, "redispatch": RedispatchForm, "overrule": OverruleForm, "sign": SignForm,
+    "hand_down": HandDownForm, "return": ReturnForm, "extension": ExtensionRequestForm,
+    "decide_extension": ExtensionDecisionForm, "reply": ReplyForm, "review": ReviewForm,
+    "callback": CallbackForm, "reopen": ReopenForm, "merge": MergeForm, "close": CloseForm,
+}
+
+
+def _prepare(form, key: str, ticket: Ticket, context) -> None:
+    """Choices and defaults that depend on the ticket."""
+    if key in ("dispatch", "redispatch"):
+        form.lead_unit_id.choices = unit_choices()
+        form.co_unit_ids.choices = unit_choices()
+        if key == "redispatch":
+            form.lead_unit_id.choices = [(0, "（协办退单：不换主办）")] + form.lead_unit_id.choices
+    if key == "hand_down" and context is not None:
+        base = context.handler_unit or context.unit
+        form.sub_unit_id.choices = unit_choices(base)
+    if key == "close":
+        form.closure.choices = [c for c in form.closure.choices
+                                if (c[0] == "unreachable") == (ticket.state.value == "reviewed")]
+
+
+def _fresh_form(key: str, ticket: Ticket, context):
+    form = FORMS[key](formdata=None, prefix=key)
+    form.version.data = ticket.version
+    if hasattr(context, "unit_id") and hasattr(context, "role"):  # an assignment
+        form.assignment_id.data = context.id
+    if key in ("redispatch", "overrule"):
+        form.return_id.data = context.id
+    if key == "decide_extension":
+        form.request_id.data = context.id
+    _prepare(form, key, ticket, context)
+    if key == "dispatch":
+        s = suggest(ticket.category_id, ticket.district_id)
+        if s.lead is not None:
+            form.lead_unit_id.data = s.lead.id
+            form.co_unit_ids.data = [u.id for u in s.co_units]
+        form.suggestion = s
+    return form
+
+
+def render_ticket(ticket: Ticket, *, posted=None, error: str | None = None, status: int = 200):
+    returns, extensions = pending_rows(ticket)
+    actions = allowed_actions(ticket, current_user, pending_returns=returns, pending_extensions=extensions)
+    forms = {key: _fresh_form(key, ticket, ctx) for key, ctx in actions.items() if key in FORMS}
+    if posted is not None and posted[0] in forms:
+        key, form = posted
+        form.version.data = ticket.version  # the page now shows the current state
+        forms[key] = form
+    replies = db.session.scalars(sa.select(Reply).where(Reply.ticket_id == ticket.id).order_by(Reply.id)).all()
+    all_returns = db.session.scalars(
+        sa.select(TicketReturn).where(TicketReturn.ticket_id == ticket.id).order_by(TicketReturn.id)).all()
+    attachments = db.session.scalars(
+        sa.select(Attachment).where(Attachment.ticket_id == ticket.id).order_by(Attachment.id)).all()
+    show_caller = can_see_caller(current_user, ticket)
+    return render_template(
+        "tickets/detail.html", ticket=ticket, replies=replies, returns=all_returns, attachments=attachments,
+        show_caller=show_caller, earlier=earlier_tickets(ticket) if show_caller else [],
+        actions=actions, forms=forms, pending_extensions=extensions, pending_returns=returns,
+        error=error, error_action=posted[0] if posted else None,
+    ), status
 
 
 @bp.route("/tickets/<int:ticket_id>")
 @login_required
 def detail(ticket_id: int):
+    return render_ticket(get_visible_ticket(current_user, ticket_id))
+
+
+def _run(key: str, ticket: Ticket, form) -> str:
+    """Call the service for one action; returns the success message."""
+    u, tid, v = current_user._get_current_object(), ticket.id, form.version.data
+    aid = form.assignment_id.data or None
+    if key == "dispatch":
+        svc.dispatch(tid, u, v, form.lead_unit_id.data, form.co_unit_ids.data, form.note.data)
+        return "已派单"
+    if key == "redispatch":
+        svc.redispatch(tid, u, v, form.return_id.data, form.lead_unit_id.data or None, form.co_unit_ids.data,
+                       form.note.data)
+        return "已改派"
+    if key == "overrule":
+        svc.overrule_return(tid, u, v, form.return_id.data, form.note.data)
+        return "已驳回退单，原单位须办理"
+    if key == "sign":
+        svc.sign(tid, u, v, aid)
+        return "已签收"
+    if key == "hand_down":
+        svc.hand_down(tid, u, v, form.sub_unit_id.data, form.note.data, aid)
+        return "已下派"
+    if key == "return":
+        svc.return_ticket(tid, u, v, form.reason.data, form.reason_text.data, aid)
+        return "已退单，等待派单员处理"
+    if key == "extension":
+        svc.request_extension(tid, u, v, form.requested_due_at.data, form.reason.data, aid)
+        return "延期申请已提交"
+    if key == "decide_extension":
+        if form.decision.data == "approve":
+            svc.approve_extension(tid, u, v, form.request_id.data, form.note.data)
+            return "已同意延期"
+        svc.refuse_extension(tid, u, v, form.request_id.data, form.note.data)
+        return "已拒绝延期"
+    if key == "reply":
+        files = check_files(form.attachments.data)
+        row = svc.reply(tid, u, v, form.result.data, form.actions_taken.data, form.contacted_citizen.data,
+                        form.contact_note.data, form.public_text.data, aid)
+        if files:
+            store_files(ticket, files, u, reply_id=row.id)
+        return "办理结果已反馈"
+    if key == "review":
+        svc.review(tid, u, v, form.decision.data == "accept", form.note.data)
+        return "审核通过，已转回访" if form.decision.data == "accept" else "已退回承办单位"
+    if key == "callback":
+        reached = form.reached.data == "1"
+        reasonable = {"1": True, "0": False}.get(form.request_reasonable.data)
+        svc.record_callback(tid, u, v, reached, form.resolution.data or None, form.satisfaction.data or None,
+                            form.citizen_words.data, reasonable, form.note.data)
+        return "回访已记录"
+    if key == "reopen":
+        svc.reopen(tid, u, v, form.note.data)
+        return "已重办，并立督办单"
+    if key == "merge":
+        master = db.session.scalars(sa.select(Ticket).where(Ticket.number == form.into_number.data.strip())).first()
+        svc.merge(tid, u, v, master.id if master else None, form.note.data)
+        return f"已并入 {master.number}"
+    if key == "close":
+        svc.close(tid, u, v, form.closure.data, form.note.data)
+        return "工单已办结"
+    raise KeyError(key)
+
+
+@bp.route("/tickets/<int:ticket_id>/<action>", methods=["POST"])
+@login_required
+def act(ticket_id: int, action: str):
+    if action not in FORMS:
+        return render_ticket(get_visible_ticket(current_user, ticket_id), error="未知操作", status=404)
     ticket = get_visible_ticket(current_user, ticket_id)
-    replies = db.session.scalars(sa.select(Reply).where(Reply.ticket_id == ticket.id).order_by(Reply.id)).all()
-    returns = db.session.scalars(
-        sa.select(TicketReturn).where(TicketReturn.ticket_id == ticket.id).order_by(TicketReturn.id)).all()
-    show_caller = can_see_caller(current_user, ticket)
-    return render_template("tickets/detail.html", ticket=ticket, replies=replies, returns=returns,
-                           show_caller=show_caller,
-                           earlier=earlier_tickets(ticket) if show_caller else [])
+    form = FORMS[action](prefix=action)
+    returns, extensions = pending_rows(ticket)
+    ctx = allowed_actions(ticket, current_user, pending_returns=returns, pending_extensions=extensions).get(action)
+    _prepare(form, action, ticket, ctx if ctx is not None else _assignment_by_id(ticket, form.assignment_id.data))
+    if not form.validate():
+        first = next(iter(form.errors.values()))
+        message = first[0] if isinstance(first, list) else str(first)
+        return render_ticket(ticket, posted=(action, form), error=message, status=400)
+    try:
+        message = _run(action, ticket, form)
+    except StaleVersion as err:
+        db.session.expire_all()
+        ticket = get_visible_ticket(current_user, ticket_id)
+        return render_ticket(ticket, posted=(action, form),
+                             error=f"{err.message}（当前状态：{ticket.state.label}）", status=409)
+    except DomainError as err:
+        db.session.expire_all()
+        ticket = get_visible_ticket(current_user, ticket_id)
+        if err.status == 403:
+            return render_template("error.html", code=err.code, message=err.message), 403
+        if err.status == 404:
+            return render_template("error.html", code=err.code, message=err.message), 404
+        field = getattr(err, "field", None)
+        if field and hasattr(form, field):
+            getattr(form, field).errors = list(getattr(form, field).errors) + [err.message]
+        return render_ticket(ticket, posted=(action, form), error=err.message, status=err.status)
+    flash(message, "success")
+    return redirect(url_for("tickets.detail", ticket_id=ticket_id))
+
+
+def _assignment_by_id(ticket: Ticket, assignment_id):
+    for a in ticket.assignments:
+        if str(a.id) == str(assignment_id or ""):
+            return a
+    return None
+
+
+@bp.route("/attachments/<int:attachment_id>")
+@login_required
+def attachment(attachment_id: int):
+    att = db.session.get(Attachment, attachment_id)
+    if att is None:
+        return render_template("error.html", code="NOT_FOUND", message="附件不存在"), 404
+    get_visible_ticket(current_user, att.ticket_id)  # same 404 when not the user's to see
+    return send_file(attachment_path(att), mimetype=att.content_type, as_attachment=True,
+                     download_name=att.filename)
+

@@ -1,0 +1,46 @@
+"""Intake helpers: the caller's earlier tickets, likely duplicates, the knowledge base."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from hotline.clock import now as clock_now
+from hotline.extensions import db
+from hotline.intake.models import KnowledgeArticle
+from hotline.tickets.models import Ticket
+
+DUPLICATE_WINDOW_DAYS = 30
+
+
+def caller_history(phone: str, limit: int = 20) -> list[Ticket]:
+    phone = (phone or "").strip()
+    if not phone:
+        return []
+    return list(db.session.scalars(
+        sa.select(Ticket).where(Ticket.caller_phone == phone).order_by(Ticket.created_at.desc()).limit(limit)))
+
+
+def likely_duplicates(phone: str, address: str, category_id, exclude_id=None, limit: int = 10) -> list[Ticket]:
+    """Tickets of the last 30 days with the same phone, or the same address and category."""
+    since = clock_now() - timedelta(days=DUPLICATE_WINDOW_DAYS)
+    conds = []
+    if phone:
+        conds.append(Ticket.caller_phone == phone.strip())
+    if address and category_id:
+        conds.append(sa.and_(Ticket.address == address.strip(), Ticket.category_id == int(category_id)))
+    if not conds:
+        return []
+    stmt = sa.select(Ticket).where(Ticket.created_at >= since, sa.or_(*conds))
+    if exclude_id:
+        stmt = stmt.where(Ticket.id != exclude_id)
+    return list(db.session.scalars(stmt.order_by(Ticket.created_at.desc()).limit(limit)))
+
+
+def search_articles(query: str, limit: int = 20) -> list[KnowledgeArticle]:
+    stmt = sa.select(KnowledgeArticle).where(KnowledgeArticle.active.is_(True))
+    for word in (query or "").split()[:5]:
+        like = f"%{word}%"
+        stmt = stmt.where(sa.or_(KnowledgeArticle.title.ilike(like), KnowledgeArticle.body.ilike(like),
+                                 KnowledgeArticle.keywords.ilike(like)))
+    return list(db.session.scalars(stmt.order_by(KnowledgeArticle.times_used.desc(), KnowledgeArticle.id).limit(limit)))

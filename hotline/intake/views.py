@@ -1,0 +1,93 @@
+"""The operator's intake page: caller history first, then the request; two endings."""
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from hotline.admin.models import Unit
+from hotline.enums import Role, UnitKind
+from hotline.errors import DomainError, ValidationFailed
+from hotline.extensions import db
+from hotline.intake.forms import IntakeForm
+from hotline.intake.services import caller_history, likely_duplicates, search_articles
+from hotline.tickets import services as svc
+from hotline.tickets.attachments import check_files, store_files
+from hotline.tickets.models import Ticket
+from hotline.tickets.views import category_choices
+
+bp = Blueprint("intake", __name__, url_prefix="/intake")
+
+
+def _require_operator():
+    if not current_user.has_role(Role.OPERATOR, Role.DISPATCHER):
+        abort(403)
+
+
+def _choices(form: IntakeForm) -> None:
+    form.category_id.choices = [("", "请选择")] + category_choices()
+    districts = db.session.scalars(sa.select(Unit).where(Unit.kind == UnitKind.DISTRICT, Unit.active.is_(True))
+                                   .order_by(Unit.path))
+    form.district_id.choices = [("", "—")] + [(u.id, u.name) for u in districts]
+
+
+def _context(form: IntakeForm):
+    phone = (form.caller_phone.data or "").strip()
+    return {
+        "history": caller_history(phone) if phone else [],
+        "duplicates": likely_duplicates(phone, form.address.data or "", form.category_id.data) if phone else [],
+        "articles": search_articles(request.args.get("kb", "")) if request.args.get("kb") else [],
+    }
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    _require_operator()
+    form = IntakeForm()
+    _choices(form)
+    if request.method == "GET" and request.args.get("phone"):
+        form.caller_phone.data = request.args["phone"]
+    if form.validate_on_submit():
+        draft = {f: getattr(form, f).data for f in svc.TICKET_FIELDS}
+        answering = bool(form.answer_now.data)
+        try:
+            if answering and not (form.answer.data or "").strip():
+                raise ValidationFailed("直接答复时请填写答复内容", field="answer")
+            files = check_files(form.attachments.data)
+            ticket = svc.record_ticket(current_user._get_current_object(), draft,
+                                       answer=form.answer.data if answering else None,
+                                       kb_article_id=form.kb_article_id.data or None)
+            if files:
+                store_files(ticket, files, current_user._get_current_object())
+        except DomainError as err:
+            field = getattr(form, err.details.get("field") or "", None)
+            if field is not None:
+                field.errors = list(field.errors) + [err.message]
+            else:
+                flash(err.message, "error")
+            return render_template("intake/new.html", form=form, **_context(form)), 400
+        state = "已直接答复办结" if answering else ("已自动派单至" + ticket.lead_unit.name if ticket.lead_unit_id
+                                                    else "已保存，等待派单")
+        flash(f"工单 {ticket.number} {state}", "success")
+        return redirect(url_for("intake.new", last=ticket.id))
+    status = 400 if request.method == "POST" else 200
+    last = db.session.get(Ticket, request.args.get("last", type=int)) if request.args.get("last") else None
+    return render_template("intake/new.html", form=form, last=last, **_context(form)), status
+
+
+@bp.route("/caller")
+@login_required
+def caller():
+    """Fragment: the caller's earlier tickets and likely duplicates (fetched as the phone is typed)."""
+    _require_operator()
+    phone = request.args.get("phone", "").strip()
+    return render_template("intake/_caller.html", history=caller_history(phone),
+                           duplicates=likely_duplicates(phone, request.args.get("address", ""),
+                                                        request.args.get("category_id") or None))
+
+
+@bp.route("/kb")
+@login_required
+def kb():
+    """Fragment: knowledge-base answers matching the query."""
+    _require_operator()
+    return render_template("intake/_kb.html", articles=search_articles(request.args.get("q", "")))

@@ -1,0 +1,116 @@
+"""Forms of the ticket actions. Each carries the ticket version the user saw."""
+from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
+from wtforms import (BooleanField, DateField, DateTimeLocalField, HiddenField, RadioField, SelectField,
+                     SelectMultipleField, StringField, TextAreaField)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from hotline.enums import Closure, Resolution, ReturnReason, Satisfaction, TicketState
+
+REQ = "此项必填"
+
+
+class ActionForm(FlaskForm):
+    version = HiddenField(validators=[DataRequired("缺少版本号，请刷新页面")])
+    assignment_id = HiddenField()
+
+
+class SignForm(ActionForm):
+    pass
+
+
+class DispatchForm(ActionForm):
+    lead_unit_id = SelectField("主办单位", coerce=int, validators=[InputRequired("请选择主办单位")])
+    co_unit_ids = SelectMultipleField("协办单位", coerce=int, validators=[Optional()])
+    note = TextAreaField("派单说明", validators=[Length(max=2000)])
+
+
+class RedispatchForm(DispatchForm):
+    return_id = HiddenField(validators=[DataRequired()])
+    lead_unit_id = SelectField("主办单位", coerce=int, validators=[Optional()])
+
+
+class OverruleForm(ActionForm):
+    return_id = HiddenField(validators=[DataRequired()])
+    note = TextAreaField("驳回理由", validators=[DataRequired("请填写驳回理由"), Length(max=2000)])
+
+
+class HandDownForm(ActionForm):
+    sub_unit_id = SelectField("下派至", coerce=int, validators=[InputRequired("请选择下级单位")])
+    note = TextAreaField("下派说明", validators=[Length(max=2000)])
+
+
+class ReturnForm(ActionForm):
+    reason = SelectField("退单原因", choices=ReturnReason.choices(), validators=[DataRequired("请选择退单原因")])
+    reason_text = TextAreaField("退单说明", validators=[Length(max=2000)])
+
+
+class ExtensionRequestForm(ActionForm):
+    requested_due_at = DateTimeLocalField("申请延期至", format="%Y-%m-%dT%H:%M",
+                                          validators=[DataRequired("请填写申请延期至的时间")])
+    reason = TextAreaField("延期理由", validators=[DataRequired("请填写延期理由"), Length(max=2000)])
+
+
+class ExtensionDecisionForm(ActionForm):
+    request_id = HiddenField(validators=[DataRequired()])
+    decision = RadioField("审批", choices=[("approve", "同意"), ("refuse", "拒绝")],
+                          validators=[DataRequired("请选择同意或拒绝")])
+    note = TextAreaField("审批意见", validators=[Length(max=2000)])
+
+
+class ReplyForm(ActionForm):
+    result = TextAreaField("办理结果", validators=[DataRequired("请填写办理结果"), Length(max=10000)])
+    actions_taken = TextAreaField("办理过程", validators=[Length(max=10000)])
+    contacted_citizen = BooleanField("已与市民联系")
+    contact_note = TextAreaField("联系情况", validators=[Length(max=2000)])
+    public_text = TextAreaField("对市民公开的答复（不填则用办理结果）", validators=[Length(max=4000)])
+    attachments = MultipleFileField("附件")
+
+
+class ReviewForm(ActionForm):
+    decision = RadioField("审核", choices=[("accept", "通过，转回访"), ("reject", "退回单位重新办理")],
+                          validators=[DataRequired("请选择审核结果")])
+    note = TextAreaField("审核意见（退回时必填）", validators=[Length(max=2000)])
+
+
+class CallbackForm(ActionForm):
+    reached = RadioField("是否联系上", choices=[("1", "已联系上"), ("0", "未联系上")],
+                         validators=[DataRequired("请选择是否联系上")])
+    resolution = SelectField("解决情况", choices=[("", "—")] + Resolution.choices(), validators=[Optional()])
+    satisfaction = SelectField("满意度", choices=[("", "—")] + Satisfaction.choices(), validators=[Optional()])
+    request_reasonable = SelectField("诉求合理性", choices=[("", "—"), ("1", "合理"), ("0", "不合理")],
+                                     validators=[Optional()])
+    citizen_words = TextAreaField("市民意见", validators=[Length(max=4000)])
+    note = TextAreaField("备注", validators=[Length(max=2000)])
+
+
+class ReopenForm(ActionForm):
+    note = TextAreaField("重办要求", validators=[DataRequired("请填写重办要求"), Length(max=2000)])
+
+
+class MergeForm(ActionForm):
+    into_number = StringField("并入工单编号", validators=[DataRequired("请填写主工单编号"), Length(max=24)])
+    note = TextAreaField("说明", validators=[Length(max=2000)])
+
+
+class CloseForm(ActionForm):
+    closure = SelectField("办结方式", choices=[(Closure.UNREACHABLE.value, Closure.UNREACHABLE.label),
+                                           (Closure.INVALID.value, Closure.INVALID.label)])
+    note = TextAreaField("说明", validators=[Length(max=2000)])
+
+
+class SearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    number = StringField("工单编号", validators=[Optional(), Length(max=24)])
+    phone = StringField("来电号码", validators=[Optional(), Length(max=32)])
+    text = StringField("关键词", validators=[Optional(), Length(max=100)])
+    category_id = SelectField("分类", coerce=lambda v: int(v) if v else None, validators=[Optional()])
+    unit_id = SelectField("承办单位", coerce=lambda v: int(v) if v else None, validators=[Optional()])
+    state = SelectField("状态", choices=[("", "全部")] + TicketState.choices(), validators=[Optional()])
+    date_from = DateField("受理日期从", validators=[Optional()])
+    date_to = DateField("至", validators=[Optional()])
+    queue = HiddenField()
+    sort = SelectField("排序", choices=[("created_desc", "受理时间（新→旧）"), ("created_asc", "受理时间（旧→新）"),
+                                      ("updated_desc", "最近更新"), ("state", "状态")], validators=[Optional()])
