@@ -8,6 +8,7 @@ skip with a message, except under CI=true, where a missing server fails the run.
 """
 from __future__ import annotations
 
+import contextvars
 import os
 import uuid
 from datetime import datetime
@@ -15,6 +16,7 @@ from datetime import datetime
 import psycopg
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
 from hotline import create_app
 from hotline.clock import clock
@@ -45,10 +47,23 @@ def _pg_database():
     return f"{base}/{name}", drop
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in a blank context, so it gets its own app context, `g` and
+    database session, as in production, instead of sharing the test's (which would leak
+    the logged-in user and the session's identity map between requests)."""
+
+    def open(self, *args, **kwargs):
+        # End the test's own transaction first: on SQLite every transaction holds the
+        # write lock (BEGIN IMMEDIATE) and the request would wait for it.
+        db.session.commit()
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 def _migrated_app(url: str):
     from flask_migrate import upgrade
 
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+    app.test_client_class = IsolatedClient
     with app.app_context():
         upgrade()
     return app
