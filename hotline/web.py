@@ -10,8 +10,30 @@ def _dt(value, fmt="%Y-%m-%d %H:%M"):
     return value.strftime(fmt) if value else ""
 
 
+def _span(seconds: int) -> str:
+    days, rest = divmod(abs(int(seconds)), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days}天{hours}小时"
+    if hours:
+        return f"{hours}小时{minutes}分"
+    return f"{minutes}分钟"
+
+
+def time_left(due):
+    """(css class, text) for a deadline: ok / warning (under 24 hours) / overdue."""
+    if due is None:
+        return ("", "")
+    seconds = (due - now()).total_seconds()
+    if seconds < 0:
+        return ("overdue", "已超期" + _span(seconds))
+    return ("warning" if seconds < 86400 else "ok", "剩余" + _span(seconds))
+
+
 def register_web(app: Flask) -> None:
     app.jinja_env.filters["dt"] = _dt
+    app.jinja_env.globals["time_left"] = time_left
 
     @app.context_processor
     def _globals():

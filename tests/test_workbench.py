@@ -366,3 +366,39 @@ def test_search_is_paginated(world, client):
         assert "第 3 / 3 页，共 5 条" in html
     finally:
         client.application.config["TICKETS_PER_PAGE"] = 50
+
+
+def test_list_shows_time_left_with_warning_and_overdue_colours(world, client):
+    t = world.signed(request_type="consultation")
+    login(client, "d1staff")
+    at(t.lead_assignment.handle_due_at - timedelta(hours=3))
+    _, html = page(client, "/tickets")
+    assert 'class="due warning"' in html and "剩余3小时0分" in html
+    at(t.lead_assignment.handle_due_at + timedelta(days=1, hours=2))
+    _, html = page(client, "/tickets")
+    assert 'class="due overdue"' in html and "已超期1天2小时" in html
+
+
+def test_list_query_count_does_not_grow_with_rows(world, client):
+    from sqlalchemy import event
+
+    statements = []
+
+    def counter(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    login(client, "dispatcher")
+    for i in range(3):
+        world.dispatched(cos=[world.water], title=f"a{i}")
+    event.listen(db.engine, "before_cursor_execute", counter)
+    try:
+        page(client, "/tickets")
+        few = len(statements)
+        for i in range(12):
+            world.dispatched(cos=[world.water], title=f"b{i}")
+        statements.clear()
+        page(client, "/tickets")
+        many = len(statements)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", counter)
+    assert many == few

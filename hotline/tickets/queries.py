@@ -191,5 +191,5 @@ def search_tickets(user: User, *, number=None, phone=None, text=None, category_i
         stmt = stmt.where(Ticket.created_at < date_to + timedelta(days=1))
     if queue:
         stmt = stmt.where(queue_condition(user, queue))
-    stmt = stmt.options(joinedload(Ticket.lead_unit))
+    stmt = stmt.options(joinedload(Ticket.lead_unit), selectinload(Ticket.assignments))
     return stmt.order_by(SORTS.get(sort, SORTS["created_desc"]))
