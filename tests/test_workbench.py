@@ -402,3 +402,25 @@ def test_list_query_count_does_not_grow_with_rows(world, client):
     finally:
         event.remove(db.engine, "before_cursor_execute", counter)
     assert many == few
+
+
+def test_lead_reply_form_shows_co_unit_replies_to_consolidate(world, client):
+    t = world.signed(cos=[world.water])
+    t = svc.sign(t.id, world.water_staff, t.version)
+    svc.reply(t.id, world.water_staff, t.version, "自来水公司已抢修管道。")
+    login(client, "d1staff")
+    _, html = page(client, f"/tickets/{t.id}")
+    assert "协办单位意见" in html and "自来水公司已抢修管道。" in html
+
+
+def test_dispatcher_sees_likely_duplicates_and_merges(world, client):
+    first = world.dispatched(caller_phone="13655556666")
+    dup = world.record(caller_phone="13655556666")
+    login(client, "dispatcher")
+    _, html = page(client, f"/tickets/{dup.id}")
+    assert "可能重复" in html and first.number in html
+    assert post_action(client, dup.id, "merge", into_number=first.number).status_code == 302
+    dup = fresh(dup.id)
+    assert dup.closure is Closure.MERGED and dup.merged_into_id == first.id
+    resp = post_action(client, world.record().id, "merge", into_number="12345-00000000-000000")
+    assert resp.status_code == 400 and "请选择要并入的另一张工单" in resp.get_data(as_text=True)

@@ -128,11 +128,18 @@ def render_ticket(ticket: Ticket, *, posted=None, error: str | None = None, stat
     attachments = db.session.scalars(
         sa.select(Attachment).where(Attachment.ticket_id == ticket.id).order_by(Attachment.id)).all()
     show_caller = can_see_caller(current_user, ticket)
+    duplicates = []
+    if "merge" in actions:
+        from hotline.intake.services import likely_duplicates
+
+        duplicates = likely_duplicates(ticket.caller_phone, ticket.address, ticket.category_id, exclude_id=ticket.id)
+    co_replies = [r for r in replies if r.assignment_id != getattr(actions.get("reply"), "id", None)
+                  and r.unit_id != getattr(ticket.lead_unit, "id", None)]
     return render_template(
         "tickets/detail.html", ticket=ticket, replies=replies, returns=all_returns, attachments=attachments,
         show_caller=show_caller, earlier=earlier_tickets(ticket) if show_caller else [],
         actions=actions, forms=forms, pending_extensions=extensions, pending_returns=returns,
-        error=error, error_action=posted[0] if posted else None,
+        error=error, error_action=posted[0] if posted else None, duplicates=duplicates, co_replies=co_replies,
     ), status
 
 
