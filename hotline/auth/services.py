@@ -1,10 +1,10 @@
-"""Accounts: creating users and checking logins."""
+"""Accounts: creating and changing users, checking logins."""
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from hotline.admin.models import Unit
-from hotline.auth.models import User
+from hotline.auth.models import User, UserRole
 from hotline.enums import Role
 from hotline.errors import ValidationFailed
 from hotline.extensions import db
@@ -25,12 +25,7 @@ def create_user(username: str, password: str, roles, unit: Unit, display_name: s
         raise ValidationFailed("请填写用户名", field="username")
     if len(password or "") < 8:
         raise ValidationFailed("密码至少 8 位", field="password")
-    try:
-        roles = {Role.coerce(r) for r in roles}
-    except ValueError:
-        raise ValidationFailed("角色无效，可选：" + ", ".join(r.value for r in Role), field="roles") from None
-    if not roles:
-        raise ValidationFailed("至少选择一个角色", field="roles")
+    roles = _clean_roles(roles)
     if db.session.scalar(sa.select(User.id).where(User.username == username)):
         raise ValidationFailed(f"用户名 {username} 已存在", field="username")
     user = User(username=username, display_name=display_name or username, unit=unit)
@@ -45,4 +40,47 @@ def authenticate(username: str, password: str) -> User | None:
     user = db.session.scalars(sa.select(User).where(User.username == (username or "").strip())).first()
     if user is None or not user.active or not user.check_password(password or ""):
         return None
+    return user
+
+
+def _clean_roles(roles) -> set[Role]:
+    try:
+        roles = {Role.coerce(r) for r in roles or ()}
+    except ValueError:
+        raise ValidationFailed("角色无效，可选：" + ", ".join(r.value for r in Role), field="roles") from None
+    if not roles:
+        raise ValidationFailed("至少选择一个角色", field="roles")
+    return roles
+
+
+def update_user(user: User, display_name: str, unit: Unit, roles, active: bool,
+                password: str | None = None) -> User:
+    """Change a user's name, unit, roles and status, and reset the password when one is
+    given. The last active admin cannot lose the admin role or be deactivated, so the
+    system never locks its administrators out."""
+    display_name = (display_name or "").strip()
+    if not display_name:
+        raise ValidationFailed("请填写姓名", field="display_name")
+    if len(display_name) > 100:
+        raise ValidationFailed("姓名不能超过 100 个字", field="display_name")
+    if unit is None:
+        raise ValidationFailed("请选择所属单位", field="unit_id")
+    if unit.id != user.unit_id and not unit.active:
+        raise ValidationFailed(f"单位「{unit.name}」已停用", field="unit_id")
+    roles = _clean_roles(roles)
+    if password and len(password) < 8:
+        raise ValidationFailed("密码至少 8 位", field="password")
+    active = bool(active)
+    if user.active and Role.ADMIN in user.roles and not (active and Role.ADMIN in roles):
+        others = db.session.scalar(
+            sa.select(sa.func.count()).select_from(User).join(UserRole)
+            .where(UserRole.role == Role.ADMIN, User.active.is_(True), User.id != user.id))
+        if not others:
+            raise ValidationFailed("系统至少需要一名启用的系统管理员，不能停用或取消最后一名管理员",
+                                   field="roles" if active else "active")
+    user.display_name, user.unit, user.active = display_name, unit, active
+    user.set_roles(roles)
+    if password:
+        user.set_password(password)
+    db.session.commit()
     return user

@@ -45,6 +45,7 @@ def allowed_actions(ticket: Ticket, user: User, *, pending_returns: list[TicketR
         for a in mine:
             if a.state is AssignmentState.DISPATCHED and _lead_ok(ticket, a, TicketState.DISPATCHED):
                 acts.setdefault("sign", a)
+                acts.setdefault("hand_down", a)
             if a.state is AssignmentState.SIGNED and _lead_ok(ticket, a, *HANDLING_STATES):
                 acts.setdefault("reply", a)
                 acts.setdefault("hand_down", a)

@@ -394,15 +394,19 @@ def sign(ticket_id: int, actor: User, version, assignment_id=None) -> Ticket:
 
 @transition
 def hand_down(ticket_id: int, actor: User, version, sub_unit_id, note: str = "", assignment_id=None) -> Ticket:
-    """下派: a unit hands its assignment to one of its sub-units and stays answerable."""
+    """下派: a unit hands its assignment (signed or not yet) to one of its sub-units and
+    stays answerable; the sub-unit may then sign, handle and reply."""
     _require_role(actor, Role.UNIT_STAFF)
     ticket = _lock_ticket(ticket_id)
     assignment = _actor_assignment(ticket, actor, assignment_id)
     _check_version(ticket, version)
-    _require_assignment_state(assignment, EventAction.HAND_DOWN, AssignmentState.SIGNED)
+    _require_assignment_state(assignment, EventAction.HAND_DOWN, AssignmentState.DISPATCHED, AssignmentState.SIGNED)
+    if assignment.role is AssignmentRole.LEAD:
+        _require_state(ticket, EventAction.HAND_DOWN, TicketState.DISPATCHED, *HANDLING_STATES)
     sub = db.session.get(Unit, int(sub_unit_id)) if sub_unit_id else None
     current = assignment.handler_unit or assignment.unit
-    if sub is None or not sub.active or sub.id == current.id or not sub.path.startswith(current.path):
+    if (sub is None or not sub.active or sub.id in (assignment.unit_id, current.id)
+            or not sub.is_within(assignment.unit) or not sub.is_within(actor.unit)):
         raise ValidationFailed("只能下派给本单位的下级单位", field="sub_unit_id")
     assignment.handler_unit = sub
     _record(ticket, actor, EventAction.HAND_DOWN, ticket.state, note=_text(note, "note", "下派说明", required=False),
@@ -478,6 +482,7 @@ def redispatch(ticket_id: int, actor: User, version, return_id, lead_unit_id=Non
         created = _create_assignments(ticket, actor, lead, cos, at, round_no)
         ticket.state = TicketState.DISPATCHED
     else:
+        _require_state(ticket, EventAction.REDISPATCH, *[st for st in TicketState if st.is_open])
         current_lead = ticket.lead_assignment
         _, cos = _units_for_dispatch(current_lead.unit_id, co_unit_ids)
         taken = {a.unit_id for a in ticket.active_assignments() if a.id != returned.id}
@@ -510,12 +515,15 @@ def overrule_return(ticket_id: int, actor: User, version, return_id, note: str) 
     ret = _pending_return(ticket, return_id)
     note = _text(note, "note", "驳回理由")
     assignment = db.session.get(Assignment, ret.assignment_id)
+    if assignment.role is AssignmentRole.LEAD:
+        _require_state(ticket, EventAction.OVERRULE_RETURN, TicketState.RETURNED)
+    else:
+        _require_state(ticket, EventAction.OVERRULE_RETURN, *[st for st in TicketState if st.is_open])
     at = clock_now()
     before = ticket.state
     assignment.state = AssignmentState.SIGNED if assignment.signed_at else AssignmentState.DISPATCHED
     assignment.return_overruled = True
     if assignment.role is AssignmentRole.LEAD:
-        _require_state(ticket, EventAction.OVERRULE_RETURN, TicketState.RETURNED)
         ticket.state = TicketState.SIGNED if assignment.signed_at else TicketState.DISPATCHED
     ret.decision = ReturnDecision.OVERRULED
     ret.decided_by_id = actor.id

@@ -88,8 +88,9 @@ def _prepare(form, key: str, ticket: Ticket, context) -> None:
         if key == "redispatch":
             form.lead_unit_id.choices = [(0, "（协办退单：不换主办）")] + form.lead_unit_id.choices
     if key == "hand_down" and context is not None:
-        base = context.handler_unit or context.unit
-        form.sub_unit_id.choices = unit_choices(base)
+        base = context.unit if context.unit.is_within(current_user.unit) else current_user.unit
+        form.sub_unit_id.choices = [(uid, name) for uid, name in unit_choices(base)
+                                    if uid != context.handler_unit_id]
     if key == "close":
         form.closure.choices = [c for c in form.closure.choices
                                 if (c[0] == "unreachable") == (ticket.state.value == "reviewed")]

@@ -1,0 +1,157 @@
+"""Forms of the admin pages. They check the shape of the input; the rules live in
+hotline.admin.services and hotline.auth.services."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, DateField, PasswordField, RadioField, SelectField, SelectMultipleField,
+                     StringField, TextAreaField)
+from wtforms.meta import DefaultMeta
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from hotline.admin.services import cell_key, clean_limit_amount
+from hotline.enums import DeadlineClock, LimitUnit, RequestType, Role, UnitKind
+from hotline.errors import ValidationFailed
+
+
+class AdminForm(FlaskForm):
+    """WTForms' own Chinese messages for its built-in checks (invalid choice, date...)."""
+
+    class Meta:
+        locales = ("zh",)
+
+        def get_translations(self, form):
+            return DefaultMeta.get_translations(self, form)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def optional_int(value):
+    """Coerce for a select whose first choice ("") means none."""
+    return int(value) if value not in (None, "", "None") else None
+
+
+def unit_choices(units, blank: str | None = None) -> list[tuple]:
+    """Units as indented select options in tree order; `blank` adds a "none" option."""
+    choices = [("", blank)] if blank is not None else []
+    for u in units:
+        label = "　" * (u.level - 1) + u.name + ("（已停用）" if not u.active else "")
+        choices.append((u.id, label))
+    return choices
+
+
+def category_choices(tree, blank: str | None = None) -> list[tuple]:
+    choices = [("", blank)] if blank is not None else []
+    choices += [(c.id, c.full_name + ("（已停用）" if not c.active else "")) for c, _ in tree]
+    return choices
+
+
+def _required(label: str):
+    return DataRequired(f"请填写{label}")
+
+
+class UserCreateForm(AdminForm):
+    username = StringField("用户名", validators=[_required("用户名"), Length(max=64, message="用户名不能超过 64 个字符")])
+    display_name = StringField("姓名", validators=[_required("姓名"), Length(max=100, message="姓名不能超过 100 个字")])
+    unit_id = SelectField("所属单位", coerce=optional_int, validators=[DataRequired("请选择所属单位")])
+    roles = MultiCheckboxField("角色", choices=Role.choices(), validators=[DataRequired("至少选择一个角色")])
+    password = PasswordField("初始密码", validators=[_required("密码"), Length(min=8, message="密码至少 8 位")])
+
+
+class UserEditForm(AdminForm):
+    display_name = StringField("姓名", validators=[_required("姓名"), Length(max=100, message="姓名不能超过 100 个字")])
+    unit_id = SelectField("所属单位", coerce=optional_int, validators=[DataRequired("请选择所属单位")])
+    roles = MultiCheckboxField("角色", choices=Role.choices(), validators=[DataRequired("至少选择一个角色")])
+    active = BooleanField("启用")
+    password = PasswordField("重置密码", description="留空则不修改；新密码至少 8 位",
+                             validators=[Optional(), Length(min=8, message="密码至少 8 位")])
+
+
+class UnitForm(AdminForm):
+    code = StringField("单位编码", validators=[_required("单位编码"), Length(max=32, message="编码不能超过 32 个字符")])
+    name = StringField("单位名称", validators=[_required("单位名称"), Length(max=100, message="名称不能超过 100 个字")])
+    kind = SelectField("单位类型", choices=UnitKind.choices())
+    parent_id = SelectField("上级单位", coerce=optional_int,
+                            description="层级由上级单位决定（上级层级 + 1），最多 4 级；只有热线中心可以没有上级")
+    supervisor_id = SelectField("督导单位", coerce=optional_int, description="超期升级时的督导单位；不选则为上级单位")
+    email = StringField("邮箱", validators=[Length(max=200, message="邮箱不能超过 200 个字符")])
+    active = BooleanField("启用", default=True)
+
+
+class CategoryForm(AdminForm):
+    code = StringField("分类编码", validators=[_required("分类编码"), Length(max=32, message="编码不能超过 32 个字符")])
+    name = StringField("分类名称", validators=[_required("分类名称"), Length(max=100, message="名称不能超过 100 个字")])
+    parent_id = SelectField("上级分类", coerce=optional_int)
+    sort = StringField("排序", default="0", description="同级分类按此数字从小到大排列")
+    active = BooleanField("启用", default=True, description="停用分类时，其下级分类一并停用")
+
+
+class RoutingRuleForm(AdminForm):
+    category_id = SelectField("诉求分类", coerce=optional_int, validators=[DataRequired("请选择分类")],
+                              description="规则也适用于该分类的所有下级分类；更具体的规则优先")
+    district_id = SelectField("区县", coerce=optional_int, description="不选表示全市（不限区县）")
+    lead_unit_id = SelectField("主办单位", coerce=optional_int, validators=[DataRequired("请选择主办单位")])
+    co_unit_ids = SelectMultipleField("协办单位", coerce=int, description="可多选（按住 Ctrl 或 Shift）")
+    certain = BooleanField("确定规则，可自动派单")
+    active = BooleanField("启用", default=True)
+    note = StringField("备注", validators=[Length(max=200, message="备注不能超过 200 个字")])
+
+
+class AutoDispatchForm(AdminForm):
+    auto_dispatch = BooleanField("受理时按确定规则自动派单")
+
+
+class ConfirmForm(AdminForm):
+    """Only the CSRF token: for delete and deactivate buttons."""
+
+
+def _limit_amount(form, field):
+    try:
+        clean_limit_amount(field.data, field.name)
+    except ValidationFailed as err:
+        raise ValidationError(err.message) from None
+
+
+def time_limit_form(grid: list[dict]):
+    """One form for the whole policy table: amount_<cell> and unit_<cell> per cell."""
+
+    class TimeLimitForm(AdminForm):
+        pass
+
+    data = {}
+    for row in grid:
+        for urgency, (amount, unit) in row["cells"].items():
+            key = cell_key(row["clock"], row["request_type"], urgency)
+            setattr(TimeLimitForm, f"amount_{key}", StringField(urgency.label, validators=[_limit_amount]))
+            setattr(TimeLimitForm, f"unit_{key}", SelectField("单位", choices=LimitUnit.choices()))
+            data[f"amount_{key}"] = "" if amount is None else str(amount)
+            data[f"unit_{key}"] = unit.value
+    return TimeLimitForm(data=data)
+
+
+class TimeLimitRowForm(AdminForm):
+    clock = SelectField("时限", choices=DeadlineClock.choices())
+    request_type = SelectField("诉求类型", choices=RequestType.choices())
+
+
+class HolidayForm(AdminForm):
+    day = DateField("日期", validators=[InputRequired("请填写日期")])
+    is_workday = RadioField("类型", choices=[("0", "休息日（放假）"), ("1", "工作日（调休上班）")], default="0")
+    name = StringField("名称", description="例如：春节、国庆节调休",
+                       validators=[Length(max=100, message="名称不能超过 100 个字")])
+
+
+class CalendarYearForm(AdminForm):
+    note = StringField("说明", validators=[Length(max=200, message="说明不能超过 200 个字")])
+
+
+class ArticleForm(AdminForm):
+    title = StringField("标题", validators=[_required("标题"), Length(max=200, message="标题不能超过 200 个字")])
+    category_id = SelectField("分类", coerce=optional_int)
+    keywords = StringField("关键词", description="多个关键词用空格或逗号分隔",
+                           validators=[Length(max=400, message="关键词不能超过 400 个字")])
+    body = TextAreaField("答复内容", validators=[_required("答复内容")], render_kw={"rows": 10})
+    active = BooleanField("启用", default=True)
