@@ -15,6 +15,7 @@ from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager, joinedload
 
 from hotline.admin.models import Category, Setting, Unit, assign_path
 from hotline.clock import now
@@ -94,7 +95,7 @@ def set_setting(key: str, value) -> None:
 def unit_tree() -> list[Unit]:
     """Every unit in tree order (parents before their children), supervisors loaded."""
     return list(db.session.scalars(
-        sa.select(Unit).options(sa.orm.joinedload(Unit.supervisor)).order_by(Unit.path, Unit.id)))
+        sa.select(Unit).options(joinedload(Unit.supervisor)).order_by(Unit.path, Unit.id)))
 
 
 def _subtree_depth(unit: Unit) -> int:
@@ -304,8 +305,8 @@ def routing_rules() -> tuple[list[RoutingRule], dict[int, Unit]]:
     rules = list(db.session.scalars(
         sa.select(RoutingRule)
         .join(RoutingRule.category)
-        .options(sa.orm.contains_eager(RoutingRule.category), sa.orm.joinedload(RoutingRule.district),
-                 sa.orm.joinedload(RoutingRule.lead_unit))
+        .options(contains_eager(RoutingRule.category), joinedload(RoutingRule.district),
+                 joinedload(RoutingRule.lead_unit))
         .order_by(Category.full_name, RoutingRule.district_id.is_not(None), RoutingRule.id)))
     ids = {uid for r in rules for uid in (r.co_unit_ids or [])}
     units = {u.id: u for u in db.session.scalars(sa.select(Unit).where(Unit.id.in_(ids)))} if ids else {}
@@ -461,16 +462,14 @@ def remove_time_limit_row(clock, request_type) -> None:
 # --- holiday calendar -------------------------------------------------------------
 def holidays_of(year: int) -> list[HolidayOverride]:
     return list(db.session.scalars(sa.select(HolidayOverride).where(
-        HolidayOverride.day >= date(year, 1, 1), HolidayOverride.day <= date(year, 12, 31)).order_by(HolidayOverride.day)))
+        HolidayOverride.day.between(date(year, 1, 1), date(year, 12, 31))).order_by(HolidayOverride.day)))
 
 
 def calendar_years(around: int) -> list[dict]:
     """Each year worth showing (the years around `around` and every year with data):
     its override count, the admin's confirmation and whether the package covers it."""
-    counts = dict(db.session.execute(
-        sa.select(sa.extract("year", HolidayOverride.day), sa.func.count()).group_by(sa.extract("year", HolidayOverride.day))
-    ).all())
-    counts = {int(y): n for y, n in counts.items()}
+    year_of = sa.extract("year", HolidayOverride.day)
+    counts = {int(y): n for y, n in db.session.execute(sa.select(year_of, sa.func.count()).group_by(year_of))}
     confirmed = {c.year: c for c in db.session.scalars(sa.select(CalendarYear))}
     years = sorted({around - 1, around, around + 1} | set(counts) | set(confirmed))
     return [dict(year=y, overrides=counts.get(y, 0), package=_package_covers(y),
@@ -532,7 +531,7 @@ def set_year_confirmed(year: int, confirmed: bool, note: str = "") -> CalendarYe
 # --- knowledge base ---------------------------------------------------------------
 def article_query(q: str = "", include_inactive: bool = False):
     """The articles matching every word of `q` in title, keywords or body."""
-    stmt = sa.select(KnowledgeArticle).options(sa.orm.joinedload(KnowledgeArticle.category))
+    stmt = sa.select(KnowledgeArticle).options(joinedload(KnowledgeArticle.category))
     if not include_inactive:
         stmt = stmt.where(KnowledgeArticle.active.is_(True))
     for word in (q or "").split()[:5]:
