@@ -27,6 +27,26 @@ class Config:
     WORKDAY_START = os.environ.get("HOTLINE_WORKDAY_START", "09:00")
     WORKDAY_END = os.environ.get("HOTLINE_WORKDAY_END", "18:00")
     TIMEZONE = "Asia/Shanghai"
+    # Scheduler: warn at this fraction of the allowed time; escalate again after this many
+    # working days still overdue; job intervals in seconds.
+    WARN_FRACTION = float(os.environ.get("HOTLINE_WARN_FRACTION", "0.8"))
+    ESCALATE_AGAIN_AFTER_WORKING_DAYS = int(os.environ.get("HOTLINE_ESCALATE_AGAIN_DAYS", "3"))
+    SUPERVISION_DUE_WORKING_DAYS = int(os.environ.get("HOTLINE_SUPERVISION_DAYS", "10"))
+    JOB_INTERVALS = {
+        "deadline_watch": int(os.environ.get("HOTLINE_DEADLINE_WATCH_SECONDS", "300")),
+        "escalation": int(os.environ.get("HOTLINE_ESCALATION_SECONDS", "900")),
+        "supervision": int(os.environ.get("HOTLINE_SUPERVISION_SECONDS", "3600")),
+        "callback_due": int(os.environ.get("HOTLINE_CALLBACK_DUE_SECONDS", "900")),
+        "send_email": int(os.environ.get("HOTLINE_SEND_EMAIL_SECONDS", "60")),
+    }
+    SCHEDULER_STANDBY_RETRY_SECONDS = float(os.environ.get("HOTLINE_STANDBY_RETRY_SECONDS", "10"))
+    # Optional e-mail to units; off unless MAIL_SERVER is set.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "") == "1"
+    MAIL_FROM = os.environ.get("MAIL_FROM", "hotline@localhost")
     TICKETS_PER_PAGE = 50
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     PASSWORD_HASH_METHOD = "scrypt:131072:8:1"

@@ -8,6 +8,8 @@ from hotline.errors import DomainError
 
 users_cli = AppGroup("users", help="管理用户 / manage users")
 demo_cli = AppGroup("demo", help="演示数据 / demo data")
+jobs_cli = AppGroup("jobs", help="定时任务 / scheduled jobs")
+scheduler_cli = AppGroup("scheduler", help="调度进程 / the scheduler process")
 
 
 @users_cli.command("create")
@@ -42,6 +44,66 @@ def demo_load_cmd(tickets, seed):
     click.echo(summary)
 
 
+@jobs_cli.command("list")
+def jobs_list_cmd():
+    """List the scheduled jobs and their intervals."""
+    from flask import current_app
+
+    from hotline.escalation.jobs import JOBS
+
+    intervals = current_app.config["JOB_INTERVALS"]
+    for name, fn in JOBS.items():
+        every = f"every {intervals[name]} s" if name in intervals else "Mondays 08:00"
+        doc = (fn.__doc__ or "").strip().splitlines()[0]
+        click.echo(f"{name:16s} {every:18s} {doc}")
+
+
+@jobs_cli.command("run")
+@click.argument("name")
+@click.option("--at", "at", default=None, help='run as if now were "YYYY-MM-DD HH:MM" (local time)')
+def jobs_run_cmd(name, at):
+    """Run one job once, now or as if now were --at."""
+    from datetime import datetime
+
+    from flask import current_app
+
+    from hotline.clock import clock
+    from hotline.escalation.jobs import JOBS
+    from hotline.escalation.scheduler import run_job
+
+    if name not in JOBS:
+        raise click.ClickException(f"unknown job {name}; see `flask jobs list`")
+    moment = None
+    if at:
+        try:
+            moment = datetime.strptime(at, "%Y-%m-%d %H:%M")
+        except ValueError:
+            raise click.ClickException('--at takes "YYYY-MM-DD HH:MM"') from None
+        clock.set(moment)
+    try:
+        result = run_job(current_app._get_current_object(), name, at=moment)
+    finally:
+        if at:
+            clock.reset()
+    click.echo(f"{name}: {result}")
+
+
+@scheduler_cli.command("run")
+def scheduler_run_cmd():
+    """Run the scheduler in the foreground (leader election on PostgreSQL)."""
+    import logging
+
+    from flask import current_app
+
+    from hotline.escalation.scheduler import run_scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    run_scheduler(current_app._get_current_object())
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(jobs_cli)
+    app.cli.add_command(scheduler_cli)

@@ -211,3 +211,10 @@ class EventAction(LabeledEnum):
     REOPEN = ("reopen", "重办")
     MERGE = ("merge", "并单")
     CLOSE = ("close", "办结归档")
+    # Recorded by the scheduler (system notices; they do not change the ticket's state).
+    WARNING = ("warning", "预警")
+    URGE = ("urge", "催办")
+    OVERDUE = ("overdue", "超期")
+    ESCALATE = ("escalate", "升级督办")
+    PROGRESS_URGE = ("progress_urge", "督办进展催报")
+    CALLBACK_OVERDUE = ("callback_overdue", "回访超期")

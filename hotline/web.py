@@ -37,7 +37,14 @@ def register_web(app: Flask) -> None:
 
     @app.context_processor
     def _globals():
-        return {"enums": enums, "now": now}
+        from flask_login import current_user
+
+        from hotline.escalation.notifications import unread_count
+
+        def bell():
+            return unread_count(current_user) if current_user.is_authenticated else 0
+
+        return {"enums": enums, "now": now, "bell": bell}
 
     @app.errorhandler(DomainError)
     def _domain_error(err: DomainError):

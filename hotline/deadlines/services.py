@@ -111,6 +111,21 @@ class WorkCalendar:
                 return day, confirmed
         raise RuntimeError("no working day found within the scan limit; check holiday overrides")
 
+    def previous_workday(self, day: date) -> date:
+        for _ in range(MAX_SCAN_DAYS):
+            day -= timedelta(days=1)
+            if self.day_status(day)[0]:
+                return day
+        raise RuntimeError("no working day found within the scan limit; check holiday overrides")
+
+    def sub_working_days(self, moment: datetime, days: int) -> datetime:
+        """The instant `days` working days before `moment` (same time of day): anything
+        due at or before it has been overdue for at least that many working days."""
+        day = moment.date()
+        for _ in range(days):
+            day = self.previous_workday(day)
+        return datetime.combine(day, moment.time())
+
     # --- instants ---------------------------------------------------------------
     def align(self, moment: datetime) -> tuple[datetime, bool]:
         """Move `moment` to working time: unchanged inside working hours, else the next opening."""

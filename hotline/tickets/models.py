@@ -116,6 +116,17 @@ class Assignment(db.Model):
     handle_due_original_at: Mapped[datetime]
     return_due_at: Mapped[datetime]
     calendar_confirmed: Mapped[bool] = mapped_column(default=True)
+    #: When the current handle clock started (dispatch, or the reopen for a redo).
+    handle_started_at: Mapped[datetime | None]
+    #: Warning moments (a fraction of the allowed time), kept beside the deadlines so the
+    #: scheduler's deadline watch is a plain indexed comparison.
+    sign_warn_at: Mapped[datetime | None]
+    handle_warn_at: Mapped[datetime | None]
+    #: Set once by the scheduler when the deadline passed with the work not done.
+    sign_overdue_at: Mapped[datetime | None]
+    handle_overdue_at: Mapped[datetime | None]
+    #: 1 unit itself (单位主责), 2 supervising unit (处室督导), 3 centre leadership (委级统筹).
+    escalation_level: Mapped[int] = mapped_column(sa.SmallInteger, default=1, server_default="1")
     signed_at: Mapped[datetime | None]
     signed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     replied_at: Mapped[datetime | None]

@@ -82,6 +82,7 @@ QUEUES = {
     "overdue": ("已超期", (Role.UNIT_STAFF, Role.DISPATCHER, Role.SUPERVISOR, Role.MANAGER)),
     "to_review": ("待审核", (Role.DISPATCHER, Role.UNIT_STAFF)),
     "to_callback": ("待回访", (Role.CALLBACK_AGENT, Role.DISPATCHER)),
+    "callback_overdue": ("回访超期", (Role.CALLBACK_AGENT, Role.MANAGER)),
     "unsatisfied": ("不满意待重办", (Role.DISPATCHER, Role.SUPERVISOR, Role.CALLBACK_AGENT)),
     "supervised": ("督办中", (Role.SUPERVISOR, Role.UNIT_STAFF, Role.MANAGER, Role.DISPATCHER)),
 }
@@ -124,6 +125,8 @@ def queue_condition(user: User, key: str):
         return Ticket.state == TicketState.REPLIED
     if key == "to_callback":
         return Ticket.state == TicketState.REVIEWED
+    if key == "callback_overdue":
+        return sa.and_(Ticket.state == TicketState.REVIEWED, Ticket.callback_due_at < now)
     if key == "unsatisfied":
         return Ticket.state == TicketState.UNSATISFIED
     if key == "supervised":

@@ -18,6 +18,7 @@ import re
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -194,6 +195,12 @@ def allocate_number(moment: datetime) -> str:
     return f"12345-{day:%Y%m%d}-{seq:06d}"
 
 
+def warn_at(start: datetime, due: datetime) -> datetime:
+    """The warning moment: a configured fraction (default 80%) of the allowed time."""
+    fraction = float(current_app.config.get("WARN_FRACTION", 0.8))
+    return start + (due - start) * fraction
+
+
 def _deadlines(ticket: Ticket, start: datetime) -> dict:
     rt, urg = ticket.request_type, ticket.urgency
     sign = due_for(DeadlineClock.SIGN, rt, urg, start)
@@ -201,7 +208,10 @@ def _deadlines(ticket: Ticket, start: datetime) -> dict:
     ret = due_for(DeadlineClock.RETURN, rt, urg, start)
     return {
         "sign_due_at": sign.at,
+        "sign_warn_at": warn_at(start, sign.at),
         "handle_due_at": handle.at,
+        "handle_started_at": start,
+        "handle_warn_at": warn_at(start, handle.at),
         "handle_due_original_at": handle.at,
         "return_due_at": ret.at,
         "calendar_confirmed": sign.confirmed and handle.confirmed and ret.confirmed,
@@ -601,6 +611,7 @@ def approve_extension(ticket_id: int, actor: User, version, request_id, note: st
     at = clock_now()
     old = assignment.handle_due_at
     assignment.handle_due_at = new_due
+    assignment.handle_warn_at = warn_at(assignment.handle_started_at or assignment.dispatched_at, new_due)
     assignment.extension_count += 1
     req.state = ExtensionState.APPROVED
     req.decided_by_id, req.decided_at, req.decision_note, req.new_due_at = actor.id, at, note, new_due
@@ -750,6 +761,10 @@ def reopen(ticket_id: int, actor: User, version, note: str) -> Ticket:
     handle = due_for(DeadlineClock.HANDLE, ticket.request_type, ticket.urgency, at)
     lead.state = AssignmentState.SIGNED
     lead.handle_due_at = lead.handle_due_original_at = handle.at
+    lead.handle_started_at = at
+    lead.handle_warn_at = warn_at(at, handle.at)
+    lead.handle_overdue_at = None
+    lead.escalation_level = 1
     lead.calendar_confirmed = handle.confirmed
     ticket.reopen_count += 1
     ticket.state = TicketState.REOPENED

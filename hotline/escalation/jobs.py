@@ -1,0 +1,276 @@
+"""Scheduled jobs. Each derives its work from the database and records what it did, so it
+can run twice, late, or in two processes at once and nothing is lost or doubled.
+
+The work is set-based SQL: a fact (warning, urge, overdue mark, escalation step) is
+inserted with INSERT ... SELECT ... ON CONFLICT DO NOTHING under a unique key, tagged with
+this run's token; events, notifications and marks are then written for exactly the rows
+this run inserted, in the same transaction. Nothing is loaded into Python per ticket, so
+memory stays flat with any number of open assignments.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
+
+from hotline.admin.models import Unit
+from hotline.clock import now as clock_now
+from hotline.deadlines.services import calendar
+from hotline.enums import (AssignmentState, EventAction, Role, SupervisionState, TicketState, UnitKind)
+from hotline.escalation.models import Alert, Escalation, Notification, SupervisionCase, SupervisionProgress
+from hotline.extensions import db
+from hotline.tickets.models import Assignment, Ticket, TicketEvent
+
+OPEN = (AssignmentState.DISPATCHED.value, AssignmentState.SIGNED.value)
+LEVEL_NAMES = {1: "单位主责", 2: "处室督导", 3: "委级统筹"}
+PROGRESS_PERIOD = timedelta(days=7)
+
+
+def _insert(model):
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def _json(value: dict):
+    text = json.dumps(value, ensure_ascii=False)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return sa.cast(sa.literal(text), postgresql.JSONB)
+    return sa.literal(text)
+
+
+def _text(value: str):
+    return sa.literal(value, sa.String)
+
+
+def _count(model, token: str, *where) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(model.run_token == token, *where))
+
+
+# --- deadline watch ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class AlertSpec:
+    clock: str
+    kind: str
+    action: EventAction
+    title: str  # after the ticket number
+
+    def due_col(self):
+        return Assignment.sign_due_at if self.clock == "sign" else Assignment.handle_due_at
+
+    def condition(self, now: datetime):
+        if self.clock == "sign":
+            states = Assignment.state == AssignmentState.DISPATCHED
+            warn, due = Assignment.sign_warn_at, Assignment.sign_due_at
+        else:
+            states = Assignment.state.in_(OPEN)
+            warn, due = Assignment.handle_warn_at, Assignment.handle_due_at
+        if self.kind == "warning":
+            return sa.and_(states, warn <= now, due > now)
+        if self.kind == "urge":
+            return sa.and_(states, due <= now)
+        return sa.and_(states, due < now)
+
+
+ALERTS = [
+    AlertSpec("sign", "warning", EventAction.WARNING, " 签收期限将至，请及时签收"),
+    AlertSpec("handle", "warning", EventAction.WARNING, " 办理期限将至，请抓紧办理"),
+    AlertSpec("sign", "urge", EventAction.URGE, " 已到签收期限，请立即签收"),
+    AlertSpec("handle", "urge", EventAction.URGE, " 已到办理期限，请立即办结反馈"),
+    AlertSpec("sign", "overdue", EventAction.OVERDUE, " 签收超期"),
+    AlertSpec("handle", "overdue", EventAction.OVERDUE, " 办理超期"),
+]
+
+
+def _alert_events_and_notices(token: str, spec_clock: str, spec_kind: str, action: EventAction, title: str,
+                              now: datetime, notify_unit, subject: str = "assignment") -> None:
+    """Events and notifications for the alerts this run inserted of one (clock, kind)."""
+    new = sa.and_(Alert.run_token == token, Alert.clock == spec_clock, Alert.kind == spec_kind,
+                  Alert.subject == subject)
+    payload = _json({"source": "scheduler", "clock": spec_clock, "kind": spec_kind})
+    ev = sa.select(Alert.ticket_id, _text(action.value), Ticket.state, Ticket.state, sa.literal(now),
+                   _text(""), payload).join(Ticket, Ticket.id == Alert.ticket_id).where(new)
+    db.session.execute(sa.insert(TicketEvent).from_select(
+        ["ticket_id", "action", "from_state", "to_state", "at", "note", "payload"], ev))
+    if notify_unit is not None:
+        nt = (sa.select(notify_unit, Alert.ticket_id, _text(f"{spec_clock}_{spec_kind}"),
+                        _text(action.label + "：工单 ") + Ticket.number + _text(title), _text(""), sa.literal(now),
+                        _text(token))
+              .join(Ticket, Ticket.id == Alert.ticket_id)
+              .join(Assignment, Assignment.id == Alert.subject_id)
+              .where(new))
+        db.session.execute(sa.insert(Notification).from_select(
+            ["unit_id", "ticket_id", "kind", "title", "body", "created_at", "run_token"], nt))
+
+
+def deadline_watch(now: datetime | None = None) -> dict:
+    """预警 at the warning moment, 催办 at the deadline, 超期 after it; each once per deadline."""
+    now = now or clock_now()
+    token = uuid.uuid4().hex
+    found = {}
+    for spec in ALERTS:
+        due = spec.due_col()
+        sel = sa.select(_text("assignment"), Assignment.id, Assignment.ticket_id, _text(spec.clock),
+                        _text(spec.kind), due, sa.literal(now), _text(token)).where(
+            Assignment.active.is_(True), spec.condition(now))
+        db.session.execute(_insert(Alert).from_select(
+            ["subject", "subject_id", "ticket_id", "clock", "kind", "due_at", "created_at", "run_token"], sel
+        ).on_conflict_do_nothing())
+        _alert_events_and_notices(token, spec.clock, spec.kind, spec.action, spec.title, now,
+                                  sa.func.coalesce(Assignment.handler_unit_id, Assignment.unit_id))
+        if spec.kind == "overdue":
+            col = "sign_overdue_at" if spec.clock == "sign" else "handle_overdue_at"
+            db.session.execute(sa.update(Assignment).where(Assignment.id.in_(
+                sa.select(Alert.subject_id).where(Alert.run_token == token, Alert.clock == spec.clock,
+                                                  Alert.kind == "overdue"))).values({col: now}))
+        found[f"{spec.clock}_{spec.kind}"] = _count(Alert, token, Alert.clock == spec.clock, Alert.kind == spec.kind)
+    db.session.commit()
+    return found
+
+
+# --- escalation -------------------------------------------------------------------------
+def _centre_id():
+    return sa.select(Unit.id).where(Unit.kind == UnitKind.CENTRE).order_by(Unit.id).limit(1).scalar_subquery()
+
+
+def _escalate(subject: str, model, level_col, due_col, open_cond, overdue_now, overdue_long, reason: str,
+              now: datetime, token: str) -> None:
+    """One level up for what is overdue (first step) or overdue for a further period
+    (second step), from whatever level it is at, at most to 3. The steps already taken
+    for this deadline are counted from `escalations`, so a deadline that moves starts over."""
+    unit = aliased(Unit)
+    steps_taken = (sa.select(sa.func.count()).select_from(Escalation)
+                   .where(Escalation.subject == subject, Escalation.subject_id == model.id,
+                          Escalation.due_at == due_col, Escalation.reason == reason)
+                   .scalar_subquery())
+    for step, cond in ((0, overdue_now), (1, overdue_long)):
+        new_level = level_col + 1
+        target = sa.case((new_level >= 3, _centre_id()), else_=sa.func.coalesce(unit.supervisor_id, unit.parent_id))
+        sel = (sa.select(_text(subject), model.id, model.ticket_id, new_level, model.unit_id, target, _text(reason),
+                         due_col, sa.literal(now), _text(token))
+               .join(unit, unit.id == model.unit_id)
+               .where(open_cond, level_col < 3, cond, steps_taken == step))
+        db.session.execute(_insert(Escalation).from_select(
+            ["subject", "subject_id", "ticket_id", "level", "from_unit_id", "to_unit_id", "reason", "due_at",
+             "created_at", "run_token"], sel).on_conflict_do_nothing())
+        new_rows = sa.select(Escalation.level).where(
+            Escalation.run_token == token, Escalation.subject == subject, Escalation.subject_id == model.id)
+        db.session.execute(sa.update(model).where(model.id.in_(
+            sa.select(Escalation.subject_id).where(Escalation.run_token == token, Escalation.subject == subject)))
+            .values({level_col.key: new_rows.order_by(Escalation.level.desc()).limit(1).scalar_subquery()}))
+
+
+def escalation(now: datetime | None = None) -> dict:
+    """Overdue assignments and supervision cases go one level up the chain; a further
+    period overdue (ESCALATE_AGAIN_AFTER_WORKING_DAYS) goes up again, at most to level 3."""
+    now = now or clock_now()
+    token = uuid.uuid4().hex
+    cutoff = calendar().sub_working_days(now, current_app.config["ESCALATE_AGAIN_AFTER_WORKING_DAYS"])
+    a_open = sa.and_(Assignment.active.is_(True), Assignment.state.in_(OPEN))
+    unsigned = Assignment.state == AssignmentState.DISPATCHED
+    _escalate("assignment", Assignment, Assignment.escalation_level, Assignment.handle_due_at, a_open,
+              sa.or_(Assignment.handle_due_at < now, sa.and_(unsigned, Assignment.sign_due_at < now)),
+              sa.or_(Assignment.handle_due_at <= cutoff, sa.and_(unsigned, Assignment.sign_due_at <= cutoff)),
+              "overdue", now, token)
+    _escalate("case", SupervisionCase, SupervisionCase.level, SupervisionCase.due_at,
+              SupervisionCase.state == SupervisionState.OPEN, SupervisionCase.due_at < now,
+              SupervisionCase.due_at <= cutoff, "supervision_overdue", now, token)
+    new = Escalation.run_token == token
+    ev = (sa.select(Escalation.ticket_id, _text(EventAction.ESCALATE.value), Ticket.state, Ticket.state,
+                    sa.literal(now), _text("升级至") + sa.case(
+                        *[(Escalation.level == k, _text(v)) for k, v in LEVEL_NAMES.items()], else_=_text("")),
+                    _json({"source": "scheduler", "kind": "escalation"}))
+          .join(Ticket, Ticket.id == Escalation.ticket_id).where(new))
+    db.session.execute(sa.insert(TicketEvent).from_select(
+        ["ticket_id", "action", "from_state", "to_state", "at", "note", "payload"], ev))
+    for unit_col in (Escalation.to_unit_id, Escalation.from_unit_id):
+        nt = (sa.select(unit_col, Escalation.ticket_id, _text("escalation"),
+                        _text("升级督办：工单 ") + Ticket.number + _text(" 超期，已升级"), _text(""), sa.literal(now),
+                        _text(token))
+              .join(Ticket, Ticket.id == Escalation.ticket_id).where(new, unit_col.is_not(None)))
+        db.session.execute(sa.insert(Notification).from_select(
+            ["unit_id", "ticket_id", "kind", "title", "body", "created_at", "run_token"], nt))
+    result = {f"level_{lv}": _count(Escalation, token, Escalation.level == lv) for lv in (2, 3)}
+    db.session.commit()
+    return result
+
+
+# --- supervision and callbacks ----------------------------------------------------------
+def supervision(now: datetime | None = None) -> dict:
+    """Urge the weekly progress report (周报进展) of every open supervision case that has
+    none for its last full week; once per case and week."""
+    now = now or clock_now()
+    token = uuid.uuid4().hex
+    cases = db.session.execute(sa.select(SupervisionCase.id, SupervisionCase.ticket_id, SupervisionCase.unit_id,
+                                         SupervisionCase.opened_at)
+                               .where(SupervisionCase.state == SupervisionState.OPEN)).all()
+    for case_id, ticket_id, unit_id, opened_at in cases:
+        weeks = int((now - opened_at) / PROGRESS_PERIOD)
+        if weeks < 1:
+            continue
+        due = opened_at + weeks * PROGRESS_PERIOD
+        reported = db.session.scalar(sa.select(sa.func.count()).select_from(SupervisionProgress).where(
+            SupervisionProgress.case_id == case_id, SupervisionProgress.created_at >= due - PROGRESS_PERIOD,
+            SupervisionProgress.created_at < due))
+        if reported:
+            continue
+        db.session.execute(_insert(Alert).values(
+            subject="case", subject_id=case_id, ticket_id=ticket_id, clock="progress", kind="urge", due_at=due,
+            created_at=now, run_token=token).on_conflict_do_nothing())
+    _alert_events_and_notices(token, "progress", "urge", EventAction.PROGRESS_URGE, "", now, None, subject="case")
+    nt = (sa.select(SupervisionCase.unit_id, Alert.ticket_id, _text("progress_urge"),
+                    _text("督办进展催报：工单 ") + Ticket.number + _text(" 本周进展未报送"), _text(""),
+                    sa.literal(now), _text(token))
+          .join(Ticket, Ticket.id == Alert.ticket_id).join(SupervisionCase, SupervisionCase.id == Alert.subject_id)
+          .where(Alert.run_token == token, Alert.subject == "case"))
+    db.session.execute(sa.insert(Notification).from_select(
+        ["unit_id", "ticket_id", "kind", "title", "body", "created_at", "run_token"], nt))
+    result = {"progress_urged": _count(Alert, token)}
+    db.session.commit()
+    return result
+
+
+def callback_due(now: datetime | None = None) -> dict:
+    """Reviewed tickets not called back within their limit: once each, a notice to the
+    callback agents (they also appear on the agents' overdue list, a live query)."""
+    now = now or clock_now()
+    token = uuid.uuid4().hex
+    sel = sa.select(_text("ticket"), Ticket.id, Ticket.id, _text("callback"), _text("overdue"), Ticket.callback_due_at,
+                    sa.literal(now), _text(token)).where(
+        Ticket.state == TicketState.REVIEWED, Ticket.callback_due_at < now)
+    db.session.execute(_insert(Alert).from_select(
+        ["subject", "subject_id", "ticket_id", "clock", "kind", "due_at", "created_at", "run_token"], sel
+    ).on_conflict_do_nothing())
+    _alert_events_and_notices(token, "callback", "overdue", EventAction.CALLBACK_OVERDUE, "", now, None,
+                              subject="ticket")
+    nt = (sa.select(_text(Role.CALLBACK_AGENT.value), Alert.ticket_id, _text("callback_overdue"),
+                    _text("回访超期：工单 ") + Ticket.number + _text(" 未在时限内回访"), _text(""), sa.literal(now),
+                    _text(token))
+          .join(Ticket, Ticket.id == Alert.ticket_id).where(Alert.run_token == token, Alert.subject == "ticket"))
+    db.session.execute(sa.insert(Notification).from_select(
+        ["role", "ticket_id", "kind", "title", "body", "created_at", "run_token"], nt))
+    result = {"callback_overdue": _count(Alert, token)}
+    db.session.commit()
+    return result
+
+
+def send_email(now: datetime | None = None) -> dict:
+    """Mail unit notifications when SMTP is configured (off by default)."""
+    from hotline.escalation.notifications import send_pending_email
+
+    return send_pending_email(now or clock_now())
+
+
+JOBS: dict[str, Callable[..., dict]] = {
+    "deadline_watch": deadline_watch,
+    "escalation": escalation,
+    "supervision": supervision,
+    "callback_due": callback_due,
+    "send_email": send_email,
+}
