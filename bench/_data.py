@@ -75,6 +75,8 @@ def bulk_tickets(n: int, units, cats, *, start=datetime(2025, 11, 1), days=365, 
                     round=1, return_overruled=False, dispatched_at=created,
                     sign_due_at=created + timedelta(days=1), handle_due_at=created + timedelta(days=5),
                     handle_due_original_at=created + timedelta(days=5), return_due_at=created + timedelta(days=2),
+                    handle_started_at=created, sign_warn_at=created + timedelta(hours=19),
+                    handle_warn_at=created + timedelta(days=4), escalation_level=1,
                     calendar_confirmed=True, extension_count=0,
                     signed_at=created + timedelta(hours=2) if a_state is not AssignmentState.DISPATCHED else None))
         db.session.execute(t_table.insert(), tickets)

@@ -19,5 +19,17 @@ if ! pg_up 2>/dev/null; then
   fi
 fi
 
+# The browser test (tests/test_browser.py) drives Debian's Chromium through Playwright;
+# the playwright wheel brings its own driver, and no browser is ever downloaded. The pages
+# are Chinese, so a CJK font is needed too (otherwise the screenshots show boxes).
+need=()
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -n "$(fc-list :lang=zh 2>/dev/null || true)" ] || need+=(fonts-noto-cjk)
+if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "Installing ${need[*]} for the browser test (apt-get)" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" \
+    || echo "WARNING: could not install ${need[*]}; without chromium the browser test skips (fails under CI=true)" >&2
+fi
+
 mkdir -p test-output
 exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" -p no:cacheprovider "$@" tests

@@ -140,7 +140,7 @@ def _centre_id():
 
 
 def _escalate(subject: str, model, level_col, due_col, open_cond, overdue_now, overdue_long, reason: str,
-              now: datetime, token: str) -> None:
+              now: datetime, tokens: list[str]) -> None:
     """One level up for what is overdue (first step) or overdue for a further period
     (second step), from whatever level it is at, at most to 3. The steps already taken
     for this deadline are counted from `escalations`, so a deadline that moves starts over."""
@@ -150,6 +150,8 @@ def _escalate(subject: str, model, level_col, due_col, open_cond, overdue_now, o
                           Escalation.due_at == due_col, Escalation.reason == reason)
                    .scalar_subquery())
     for step, cond in ((0, overdue_now), (1, overdue_long)):
+        token = f"{subject[0]}{step}{uuid.uuid4().hex[:30]}"  # one token per step: the update below is by token
+        tokens.append(token)
         new_level = level_col + 1
         target = sa.case((new_level >= 3, _centre_id()), else_=sa.func.coalesce(unit.supervisor_id, unit.parent_id))
         sel = (sa.select(_text(subject), model.id, model.ticket_id, new_level, model.unit_id, target, _text(reason),
@@ -159,29 +161,27 @@ def _escalate(subject: str, model, level_col, due_col, open_cond, overdue_now, o
         db.session.execute(_insert(Escalation).from_select(
             ["subject", "subject_id", "ticket_id", "level", "from_unit_id", "to_unit_id", "reason", "due_at",
              "created_at", "run_token"], sel).on_conflict_do_nothing())
-        new_rows = sa.select(Escalation.level).where(
-            Escalation.run_token == token, Escalation.subject == subject, Escalation.subject_id == model.id)
         db.session.execute(sa.update(model).where(model.id.in_(
-            sa.select(Escalation.subject_id).where(Escalation.run_token == token, Escalation.subject == subject)))
-            .values({level_col.key: new_rows.order_by(Escalation.level.desc()).limit(1).scalar_subquery()}))
+            sa.select(Escalation.subject_id).where(Escalation.run_token == token)))
+            .values({level_col.key: level_col + 1}))
 
 
 def escalation(now: datetime | None = None) -> dict:
     """Overdue assignments and supervision cases go one level up the chain; a further
     period overdue (ESCALATE_AGAIN_AFTER_WORKING_DAYS) goes up again, at most to level 3."""
     now = now or clock_now()
-    token = uuid.uuid4().hex
+    tokens: list[str] = []
     cutoff = calendar().sub_working_days(now, current_app.config["ESCALATE_AGAIN_AFTER_WORKING_DAYS"])
     a_open = sa.and_(Assignment.active.is_(True), Assignment.state.in_(OPEN))
     unsigned = Assignment.state == AssignmentState.DISPATCHED
     _escalate("assignment", Assignment, Assignment.escalation_level, Assignment.handle_due_at, a_open,
               sa.or_(Assignment.handle_due_at < now, sa.and_(unsigned, Assignment.sign_due_at < now)),
               sa.or_(Assignment.handle_due_at <= cutoff, sa.and_(unsigned, Assignment.sign_due_at <= cutoff)),
-              "overdue", now, token)
+              "overdue", now, tokens)
     _escalate("case", SupervisionCase, SupervisionCase.level, SupervisionCase.due_at,
               SupervisionCase.state == SupervisionState.OPEN, SupervisionCase.due_at < now,
-              SupervisionCase.due_at <= cutoff, "supervision_overdue", now, token)
-    new = Escalation.run_token == token
+              SupervisionCase.due_at <= cutoff, "supervision_overdue", now, tokens)
+    new = Escalation.run_token.in_(tokens)
     ev = (sa.select(Escalation.ticket_id, _text(EventAction.ESCALATE.value), Ticket.state, Ticket.state,
                     sa.literal(now), _text("升级至") + sa.case(
                         *[(Escalation.level == k, _text(v)) for k, v in LEVEL_NAMES.items()], else_=_text("")),
@@ -192,11 +192,12 @@ def escalation(now: datetime | None = None) -> dict:
     for unit_col in (Escalation.to_unit_id, Escalation.from_unit_id):
         nt = (sa.select(unit_col, Escalation.ticket_id, _text("escalation"),
                         _text("升级督办：工单 ") + Ticket.number + _text(" 超期，已升级"), _text(""), sa.literal(now),
-                        _text(token))
+                        Escalation.run_token)
               .join(Ticket, Ticket.id == Escalation.ticket_id).where(new, unit_col.is_not(None)))
         db.session.execute(sa.insert(Notification).from_select(
             ["unit_id", "ticket_id", "kind", "title", "body", "created_at", "run_token"], nt))
-    result = {f"level_{lv}": _count(Escalation, token, Escalation.level == lv) for lv in (2, 3)}
+    result = {f"level_{lv}": db.session.scalar(sa.select(sa.func.count()).select_from(Escalation).where(
+        new, Escalation.level == lv)) for lv in (2, 3)}
     db.session.commit()
     return result
 
