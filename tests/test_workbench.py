@@ -424,3 +424,27 @@ def test_dispatcher_sees_likely_duplicates_and_merges(world, client):
     assert dup.closure is Closure.MERGED and dup.merged_into_id == first.id
     resp = post_action(client, world.record().id, "merge", into_number="12345-00000000-000000")
     assert resp.status_code == 400 and "请选择要并入的另一张工单" in resp.get_data(as_text=True)
+
+
+def test_dispatch_without_choosing_a_unit_is_refused_in_chinese(world, client):
+    t = world.record()
+    login(client, "dispatcher")
+    _, html = page(client, f"/tickets/{t.id}")
+    assert '<option selected value="0">请选择主办单位</option>' in html
+    resp = post_action(client, t.id, "dispatch", lead_unit_id="0")
+    assert resp.status_code == 400 and "请选择承办单位" in resp.get_data(as_text=True)
+    assert fresh(t.id).state is TicketState.PENDING_DISPATCH
+
+
+def test_reviewer_sees_whether_the_citizen_was_contacted(world, client):
+    t = world.signed()
+    svc.reply(t.id, world.district_staff, t.version, "已修复。", contacted_citizen=True, contact_note="电话告知张先生")
+    login(client, "dispatcher")
+    _, html = page(client, f"/tickets/{t.id}")
+    assert "与市民联系：已联系（电话告知张先生）" in html
+
+
+def test_first_time_caller_is_said_so(world, client):
+    login(client, "operator")
+    _, html = page(client, "/intake/caller?phone=13000000009")
+    assert "首次来电" in html

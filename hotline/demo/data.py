@@ -149,8 +149,10 @@ PLACES = {
 
 SHOPS = ["好味道餐馆", "鑫鑫火锅店", "悦动健身会所", "优学教育培训中心", "美丽人生美容美发店",
          "家家乐超市", "老街烧烤店", "星光游泳馆", "启航英语培训学校", "惠民便利店"]
-COMPANIES = ["江城宏达建筑工程有限公司", "江城鑫源化工有限公司", "江城华景房地产开发有限公司",
-             "江城顺通物流有限公司", "江城恒信机械制造有限公司"]
+TRAINING = ["优学教育培训中心", "启航英语培训学校", "小天才美术培训班", "智慧树编程培训中心"]
+BUILDERS = ["江城宏达建筑工程有限公司", "江城建工集团第三工程公司", "江城顺安建设有限公司"]
+DEVELOPERS = ["江城华景房地产开发有限公司", "江城鼎盛置业有限公司"]
+FACTORIES = ["江城鑫源化工有限公司", "江城恒信机械制造有限公司", "江城新材料科技有限公司"]
 HOSPITALS = ["江城市第一人民医院", "江城市中医院", "东城区人民医院", "江南区妇幼保健院"]
 SCHOOLS = ["江城市实验小学", "东华路小学", "滨江中学", "南湖小学"]
 
@@ -164,7 +166,8 @@ GIVEN = ["建华", "秀英", "志强", "桂英", "海燕", "国庆", "丽娟", "
 # co: possible co-units (协办). types: request types (first is the most common).
 # urg: possible urgencies. place: whether the matter has an address.
 # action: what the unit did (goes into its reply). answer: knowledge-base answer (咨询).
-# Placeholders: {addr} {xq} {road} {road2} {street} {days} {shop} {company} {money}
+# Placeholders: {addr} {xq} {road} {road2} {street} {days} {shop} {training} {builder}
+# {developer} {factory} {money}
 # {bill} {line} {tail} {hospital} {school} {date} {months}
 ISSUES: list[dict] = [
     dict(cat="CJ-WY-DT", unit="@district", co=("SJ",), types=("help", "complaint"), urg=("normal", "urgent"),
@@ -194,9 +197,9 @@ ISSUES: list[dict] = [
                 "携带身份证、户口簿、收入证明和住房情况声明到户籍地或工作地街道政务服务中心提交申请，"
                 "经审核、公示后轮候配租。"),
     dict(cat="CJ-FW-JF", unit="ZJ", types=("complaint",), urg=("normal",),
-         title="{company}开发楼盘逾期交房",
+         title="{developer}开发楼盘逾期交房",
          content="来电人反映其在{road}购买的“江城壹号院”商品房，合同约定今年6月交房，现已逾期{months}个月仍未交付，"
-                 "开发商{company}拒绝按合同支付逾期违约金，请求主管部门介入。",
+                 "开发商{developer}拒绝按合同支付逾期违约金，请求主管部门介入。",
          action="约谈开发企业，责令其公布交付时间表，并依合同约定与购房人协商逾期违约金事宜"),
     dict(cat="CJ-FW-ZL", unit="ZJ", types=("help", "complaint"), urg=("normal",),
          title="新交付住房外墙渗水",
@@ -272,8 +275,8 @@ ISSUES: list[dict] = [
          content="来电人反映{addr}楼下的{shop}未安装油烟净化设施，油烟直排进入居民家中，无法开窗。",
          action="现场检查发现油烟净化器未正常运行，责令商户清洗并规范使用，经复查已整改到位"),
     dict(cat="HJ-DQ-FQ", unit="HJ", types=("report",), urg=("normal", "urgent"), confidential=0.8,
-         title="举报{company}夜间偷排废气",
-         content="来电人举报龙山镇工业园区内{company}夜间排放刺鼻气体，周边村民出现头晕、恶心症状。",
+         title="举报{factory}夜间偷排废气",
+         content="来电人举报{road}附近的{factory}夜间排放刺鼻气体，周边居民出现头晕、恶心症状。",
          action="执法人员夜间突击检查并开展监测，对该企业超标排放行为立案查处，责令停产整治"),
     dict(cat="HJ-ZS-SH", unit="@district", types=("complaint",), urg=("normal",),
          title="{xq}广场舞音响扰民",
@@ -284,8 +287,8 @@ ISSUES: list[dict] = [
          content="来电人反映{road}附近的东湖港河道水体发黑发臭，疑似有排污口直排污水。",
          action="排查发现一处雨污混接排口，已完成封堵改造，并对该段河道开展清淤"),
     dict(cat="LD-GX-QX", unit="RS", types=("help", "complaint"), urg=("normal", "urgent"),
-         title="{company}拖欠务工人员工资",
-         content="来电人反映其在{company}承建的{road}项目务工，被拖欠{months}个月工资共计{money}元，多次讨要无果。",
+         title="{builder}拖欠务工人员工资",
+         content="来电人反映其在{builder}承建的{road}项目务工，被拖欠{months}个月工资共计{money}元，多次讨要无果。",
          action="劳动保障监察大队约谈施工企业，督促其通过农民工工资专户足额支付被拖欠工资"),
     dict(cat="LD-GX-HT", unit="RS", types=("consultation",), urg=("normal",), place=False,
          title="咨询试用期被辞退能否获得补偿",
@@ -336,18 +339,19 @@ ISSUES: list[dict] = [
          answer="义务教育阶段实行划片招生，学区划分以当年区教育局公布为准，一般在每年5月公布；"
                 "可登录江城市义务教育招生服务平台查询，报名一般在6月上旬进行。"),
     dict(cat="JY-PX-TF", unit="JY", co=("SJ",), types=("complaint",), urg=("normal",),
-         title="{shop}停课后拒绝退费",
-         content="来电人反映为孩子在{shop}报名课外培训，缴费{money}元，上了两次课后机构停课，拒绝退还剩余费用。",
+         title="{training}停课后拒绝退费",
+         content="来电人反映为孩子在{training}报名课外培训，缴费{money}元，上了两次课后机构停课，拒绝退还剩余费用。",
          action="约谈培训机构负责人，责令其按规定退还剩余课时费用，已退费到账"),
     dict(cat="JY-XX-AQ", unit="JY", co=("JT",), types=("suggestion",), urg=("normal",),
          title="建议{school}放学时段加强交通疏导",
          content="来电人反映{school}放学时校门口接孩子的车辆乱停乱放，交通十分拥堵，存在安全隐患，建议加强疏导。",
          action="协调学校在放学时段安排护学岗，并联系交警部门增设临时停车区"),
-    dict(cat="YL-FW-TD", unit="WJ", types=("complaint",), urg=("normal",),
+    dict(cat="YL-FW-TD", unit="WJ", types=("complaint",), urg=("normal",), place=False,
          title="{hospital}挂号窗口服务态度差",
          content="来电人反映{date}在{hospital}就诊时，挂号窗口工作人员态度恶劣，对老人询问不予理睬。",
          action="经医院调查核实，已对当事工作人员进行批评教育，并由科室负责人向来电人致歉"),
-    dict(cat="YL-FW-SF", unit="WJ", types=("report", "complaint"), urg=("normal",), confidential=0.5,
+    dict(cat="YL-FW-SF", unit="WJ", types=("report", "complaint"), urg=("normal",), place=False,
+         confidential=0.5,
          title="{hospital}住院费用重复收费",
          content="来电人举报其家人在{hospital}住院期间，费用清单中同一检查项目被重复收费。",
          action="核查费用清单确认存在重复计费，医院已退还多收费用并对收费科室进行通报"),

@@ -12,9 +12,10 @@ tickets are played in order of their intake time, so ticket numbers run in date 
 """
 from __future__ import annotations
 
+import os
 import random
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -119,7 +120,6 @@ class Case:
     place: dict = field(default_factory=dict)
     draft: dict | None = None
     steps: list = field(default_factory=list)
-    extras_reject: bool = False
 
     @property
     def start(self) -> datetime:
@@ -220,7 +220,9 @@ def _write_logins_md(rows) -> None:
             + logins_markdown())
     try:
         if not LOGINS_FILE.exists() or LOGINS_FILE.read_text(encoding="utf-8") != text:
-            LOGINS_FILE.write_text(text, encoding="utf-8")
+            tmp = LOGINS_FILE.with_name(f".{LOGINS_FILE.name}.{os.getpid()}")
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, LOGINS_FILE)  # atomic: parallel test workers never see half a file
     except OSError:  # a read-only install: the table was echoed anyway
         pass
 
@@ -246,7 +248,7 @@ def _summary() -> str:
     n_users = db.session.scalar(sa.select(sa.func.count(User.id)))
     n_cats = db.session.scalar(sa.select(sa.func.count(Category.id)))
     return (f"演示数据已加载：单位 {n_units} 个，诉求分类 {n_cats} 个，用户 {n_users} 个，"
-            f"工单 {total} 张（{parts}）")
+            f"工单 {total} 张" + (f"（{parts}）" if parts else ""))
 
 
 # --- the world the stories run in -------------------------------------------------------
@@ -352,17 +354,22 @@ def _choose_matter(world: _World, rng: random.Random, case: Case, unused_types, 
     else:
         case.urgency = _weighted(rng, {u: URGENCY_WEIGHTS[u] for u in urgencies})
 
-    # where it happened and who handles it
-    if issue.get("place", True):
-        street = rng.choice(list(data.PLACES))
-        roads, compounds = data.PLACES[street]
-        xq, community = rng.choice(compounds)
-        case.street, case.community, case.district = street, community, world.parent[street]
-        case.place = dict(xq=xq, road=rng.choice(roads), road2=rng.choice([x for x in roads] + ["江城大道"]))
-    case.lead = case.district if issue["unit"] == "@district" else issue["unit"]
     if r.extras and issue["unit"] == "@district" and rng.random() < 0.25:
         case.recipe = _with(r, hand_down=1 if rng.random() < 0.7 else 2)
         r = case.recipe
+
+    # where it happened and who handles it
+    if issue.get("place", True):
+        places = [(street, xq, community) for street, (_, compounds) in data.PLACES.items()
+                  for xq, community in compounds]
+        if r.hand_down > 1:  # handed down to a community: one whose staff can log in and see it
+            places = [p for p in places if p[2] in world.staff]
+        street, xq, community = rng.choice(places)
+        roads = data.PLACES[street][0]
+        road = rng.choice(roads)
+        case.street, case.community, case.district = street, community, world.parent[street]
+        case.place = dict(xq=xq, road=road, road2=rng.choice([x for x in roads if x != road] + ["江城大道"]))
+    case.lead = case.district if issue["unit"] == "@district" else issue["unit"]
     want_cos = r.cos or (r.extras and _co_options(issue) and rng.random() < 0.25)
     if want_cos:
         options = [case.district if c == "@district" else c for c in _co_options(issue)]
@@ -392,8 +399,6 @@ def _choose_matter(world: _World, rng: random.Random, case: Case, unused_types, 
 
 
 def _with(recipe: Recipe, **changes) -> Recipe:
-    from dataclasses import replace
-
     return replace(recipe, **changes)
 
 
@@ -456,6 +461,18 @@ class _Planner:
         """Move to lo..hi minutes after `deadline` (a late action)."""
         self.t = self._tidy(max(self.t, deadline) + timedelta(minutes=self.rng.uniform(lo, hi)), not self.fast)
 
+    def hand_down(self, before: datetime | None) -> str:
+        """下派 to the street (and on to the community); returns the unit now handling it."""
+        c = self.case
+        chain = [(c.lead, c.street)] + ([(c.street, c.community)] if c.recipe.hand_down > 1 else [])
+        for actor, sub in chain:
+            if before is not None and before > self.t + timedelta(minutes=10):
+                self.within(before, 0.02, 0.2)
+            else:
+                self.wait(5, 30) if self.fast else self.wait(10, 180)
+            self.add("hand_down", actor=actor, sub=sub)
+        return chain[-1][1]
+
     def due(self, which: DeadlineClock, start: datetime) -> datetime:
         return due_for(which, self.case.request_type, self.case.urgency, start).at
 
@@ -500,24 +517,22 @@ class _Planner:
         if r.target == "dispatched":
             return self.steps
         sign_due, handle_due = self.due(DeadlineClock.SIGN, d0), self.due(DeadlineClock.HANDLE, d0)
+        handler = c.lead
+        # a unit may hand a ticket down before signing; the sub-unit then signs for it
+        early = bool(r.hand_down) and not signed and rng.random() < 0.4
+        if early:
+            handler = self.hand_down(sign_due)
         if not signed:
             if r.late and rng.random() < 0.5 or sign_due <= self.t + timedelta(minutes=3):
                 self.past(sign_due, 10, 300 if not self.fast else 40)
             else:
                 self.within(sign_due, 0.05, 0.6)
-            self.add("sign", unit=c.lead)
+            self.add("sign", unit=handler)
         for co in c.cos:
             self.wait(3, 30) if self.fast else self.wait(5, 240)
             self.add("sign", unit=co)
-        handler = c.lead
-        if r.hand_down:
-            self.wait(5, 30) if self.fast else self.wait(10, 180)
-            self.add("hand_down", actor=c.lead, sub=c.street)
-            handler = c.street
-            if r.hand_down > 1:
-                self.wait(5, 30) if self.fast else self.wait(10, 240)
-                self.add("hand_down", actor=c.street, sub=c.community)
-                handler = c.community
+        if r.hand_down and not early:
+            handler = self.hand_down(None)
         if r.extension:
             self.within(handle_due, 0.2, 0.7)
             wanted = calendar().add(handle_due, rng.randint(3, 8), LimitUnit.WORKING_DAYS).at
@@ -609,8 +624,7 @@ def _phone(rng: random.Random, phones: list[str]) -> str:
 
 
 def _draft(world: _World, rng: random.Random, case: Case, phones: list[str]) -> dict:
-    confidential = False
-    if case.recipe.target == "invalid" or (case.recipe.target == "merged"):
+    if case.recipe.target in ("invalid", "merged"):
         title, content, _ = rng.choice(data.INVALID_CALLS)
         return dict(channel=case.channel.value, request_type=RequestType.OTHER.value,
                     category_id=world.categories["QT-QT"].id, urgency=Urgency.NORMAL.value,
@@ -621,7 +635,8 @@ def _draft(world: _World, rng: random.Random, case: Case, phones: list[str]) -> 
     values = dict(
         xq=case.place.get("xq", ""), road=case.place.get("road", ""), road2=case.place.get("road2", ""),
         street=world.short(case.street) if case.street else "东华街道",
-        days=rng.randint(2, 10), shop=rng.choice(data.SHOPS), company=rng.choice(data.COMPANIES),
+        days=rng.randint(2, 10), shop=rng.choice(data.SHOPS), training=rng.choice(data.TRAINING),
+        builder=rng.choice(data.BUILDERS), developer=rng.choice(data.DEVELOPERS), factory=rng.choice(data.FACTORIES),
         money=rng.choice([800, 1500, 2680, 3000, 4500, 6800, 12000, 23500]), bill=rng.randint(380, 1260),
         line=rng.randint(1, 128),
         tail=f"{rng.randint(0, 9999):04d}", hospital=rng.choice(data.HOSPITALS), school=rng.choice(data.SCHOOLS),
@@ -638,7 +653,7 @@ def _draft(world: _World, rng: random.Random, case: Case, phones: list[str]) -> 
         text = issue["title"] + issue["content"]
         address = values["addr"] if ("{addr}" in text or "{xq}" in text) else \
             f"{world.short(case.district)}{case.place['road']}{rng.randint(1, 300)}号"
-        confidential = rng.random() < issue.get("confidential", 0.03)
+    confidential = rng.random() < issue.get("confidential", 0.03)
     name = _person(rng)
     if case.channel is Channel.LETTER and rng.random() < 0.5:
         name = ""
@@ -682,7 +697,8 @@ class _Player:
                              urgency=m.urgency.value, address=m.address, district_id=m.district_id,
                              title=m.title, content=m.content)
                 ctx["master"] = master
-        ticket = svc.record_ticket(self.rng.choice(self.operators), draft)
+        # the story dispatches by hand, so routing rules never dispatch on intake here
+        ticket = svc.record_ticket(self.rng.choice(self.operators), draft, auto_dispatch=False)
         ctx["id"] = ticket.id
 
     def _master(self, case) -> int | None:

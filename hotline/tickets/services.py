@@ -167,7 +167,9 @@ def _record(ticket: Ticket, actor: User | None, action: EventAction, from_state:
 
 
 def _active_unit(unit_id, field: str) -> Unit:
-    unit = db.session.get(Unit, int(unit_id)) if unit_id not in (None, "") else None
+    if unit_id in (None, "", 0, "0"):
+        raise ValidationFailed("请选择承办单位", field=field)
+    unit = db.session.get(Unit, int(unit_id))
     if unit is None or not unit.active:
         raise ValidationFailed("所选单位不存在或已停用", field=field)
     if unit.kind is UnitKind.CENTRE:

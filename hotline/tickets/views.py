@@ -83,10 +83,11 @@ FORMS = {
 def _prepare(form, key: str, ticket: Ticket, context) -> None:
     """Choices and defaults that depend on the ticket."""
     if key in ("dispatch", "redispatch"):
-        form.lead_unit_id.choices = unit_choices()
-        form.co_unit_ids.choices = unit_choices()
+        units = unit_choices()
+        form.lead_unit_id.choices = [(0, "请选择主办单位")] + units
+        form.co_unit_ids.choices = units
         if key == "redispatch":
-            form.lead_unit_id.choices = [(0, "（协办退单：不换主办）")] + form.lead_unit_id.choices
+            form.lead_unit_id.choices = [(0, "请选择（协办退单时不换主办）")] + units
     if key == "hand_down" and context is not None:
         base = context.unit if context.unit.is_within(current_user.unit) else current_user.unit
         form.sub_unit_id.choices = [(uid, name) for uid, name in unit_choices(base)
@@ -155,7 +156,7 @@ def _run(key: str, ticket: Ticket, form) -> str:
     u, tid, v = current_user._get_current_object(), ticket.id, form.version.data
     aid = form.assignment_id.data or None
     if key == "dispatch":
-        svc.dispatch(tid, u, v, form.lead_unit_id.data, form.co_unit_ids.data, form.note.data)
+        svc.dispatch(tid, u, v, form.lead_unit_id.data or None, form.co_unit_ids.data, form.note.data)
         return "已派单"
     if key == "redispatch":
         svc.redispatch(tid, u, v, form.return_id.data, form.lead_unit_id.data or None, form.co_unit_ids.data,
