@@ -144,6 +144,8 @@ def load_demo(tickets: int = 200, seed: int = 12345, echo=print) -> str:
         echo(f"已创建 {len(units)} 个单位、{len(categories)} 个诉求分类")
         users = _create_users(units)
         echo(f"已创建 {len(users)} 个用户")
+        rules, articles = _create_routing_and_knowledge(units, categories, users)
+        echo(f"已创建 {rules} 条派单规则、{articles} 条知识库答复")
         world = _World(units, categories, users, now)
         cases = _plan_cases(world, random.Random(seed), max(int(tickets), 0))
         player = _Player(world, random.Random(seed + 1))
@@ -153,11 +155,49 @@ def load_demo(tickets: int = 200, seed: int = 12345, echo=print) -> str:
                 echo(f"已生成 {i} / {len(cases)} 张工单")
     finally:
         clock.reset()
+    # What the scheduler would have recorded by now (预警, 催办, 超期, 升级, 回访超期).
+    from hotline.escalation.jobs import callback_due, deadline_watch, escalation
+
+    for job in (deadline_watch, escalation, callback_due):
+        job()
     rows = login_rows()
     echo(_text_table(["用户名", "密码", "角色", "单位", "姓名"],
                      [[r[0], r[1], r[2], r[3], r[4]] for r in rows]))
     _write_logins_md(rows)
     return _summary()
+
+
+# --- routing rules and knowledge base ---------------------------------------------------
+def _create_routing_and_knowledge(units: dict[str, Unit], categories: dict[str, Category], users) -> tuple[int, int]:
+    """Routing rules from the issue templates (the unit each kind of request goes to;
+    属地 requests per district) and knowledge-base answers from the consultation ones."""
+    from hotline.intake.models import KnowledgeArticle
+    from hotline.routing.models import RoutingRule
+
+    districts = [u for u in units.values() if u.kind is UnitKind.DISTRICT]
+    admin = next((u for u in users.values() if u.has_role(Role.ADMIN)), None)
+    seen, rules, articles = set(), 0, 0
+    for issue in data.ISSUES:
+        cat = categories[issue["cat"]]
+        targets = ([(d, d) for d in districts] if issue["unit"] == "@district"
+                   else [(None, units[issue["unit"]])])
+        for district, lead in targets:
+            key = (cat.id, district.id if district else None)
+            if key in seen:
+                continue
+            seen.add(key)
+            cos = [units[c].id for c in issue.get("co", ()) if c in units]
+            db.session.add(RoutingRule(category_id=cat.id, district_id=key[1], lead_unit_id=lead.id, co_unit_ids=cos,
+                                       certain=issue["unit"] != "@district", active=True,
+                                       note="演示规则"))
+            rules += 1
+        if issue.get("answer"):
+            db.session.add(KnowledgeArticle(title=issue["title"].replace("咨询", "", 1), body=issue["answer"],
+                                            keywords=cat.name, category_id=cat.id, active=True,
+                                            updated_at=clock.now(), updated_by_id=admin.id if admin else None))
+            articles += 1
+    db.session.commit()
+    return rules, articles
 
 
 # --- organisation -----------------------------------------------------------------------
