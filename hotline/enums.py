@@ -114,6 +114,7 @@ class Closure(LabeledEnum):
     MERGED = ("merged", "并单")
     INVALID = ("invalid", "无效工单")
     SUPERVISOR = ("supervisor", "督办验收办结")
+    UNREASONABLE = ("unreasonable", "诉求不合理办结")
 
 
 class AssignmentRole(LabeledEnum):
@@ -211,6 +212,11 @@ class EventAction(LabeledEnum):
     REOPEN = ("reopen", "重办")
     MERGE = ("merge", "并单")
     CLOSE = ("close", "办结归档")
+    CONFIRM_UNREASONABLE = ("confirm_unreasonable", "诉求不合理办结")
+    PROGRESS = ("progress", "督办进展")
+    INSTRUCTION = ("instruction", "领导批示")
+    ACK_INSTRUCTION = ("ack_instruction", "批示已阅")
+    ACCEPT_CASE = ("accept_case", "验收销号")
     # Recorded by the scheduler (system notices; they do not change the ticket's state).
     WARNING = ("warning", "预警")
     URGE = ("urge", "催办")

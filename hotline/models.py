@@ -1,7 +1,7 @@
 """Import every model so Alembic and create_all see the whole schema."""
 from hotline.admin.models import Category, Setting, Unit  # noqa: F401
 from hotline.auth.models import User, UserRole  # noqa: F401
-from hotline.callbacks.models import Callback  # noqa: F401
+from hotline.callbacks.models import Callback, StatusLookup  # noqa: F401
 from hotline.deadlines.models import CalendarYear, HolidayOverride, TimeLimitPolicy  # noqa: F401
 from hotline.escalation.models import (Alert, Escalation, JobRun, Notification,  # noqa: F401
                                        SupervisionCase, SupervisionProgress)

@@ -122,9 +122,12 @@ class World:
         return svc.review(t.id, self.dispatcher, t.version, accept=True)
 
     def unsatisfied(self, **over):
+        """不满意 with the request judged unreasonable: it waits for a supervisor's decision
+        (a reasonable 不满意 reopens at once)."""
         t = self.reviewed(**over)
         svc.record_callback(t.id, self.callback_agent, t.version, reached=True, resolution="unresolved",
-                            satisfaction=Satisfaction.UNSATISFIED, citizen_words="电梯还是坏的")
+                            satisfaction=Satisfaction.UNSATISFIED, citizen_words="电梯还是坏的",
+                            request_reasonable=False)
         return db.session.get(type(t), t.id)
 
     def staff_of(self, unit: Unit) -> User:

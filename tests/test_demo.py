@@ -46,8 +46,7 @@ def test_demo_covers_every_state_role_and_twist(app):
     tickets = db.session.scalars(sa.select(Ticket)).all()
     assert len(tickets) == 200
     assert {t.state for t in tickets} == set(TicketState)
-    # Closure.SUPERVISOR (督办验收办结) has no service yet, so the demo cannot reach it.
-    assert {t.closure for t in tickets if t.closure} >= set(Closure) - {Closure.SUPERVISOR}
+    assert {t.closure for t in tickets if t.closure} == set(Closure)
     assert all((t.closure is None) == (t.state is not TicketState.CLOSED) for t in tickets)
     assert {t.request_type for t in tickets} == set(RequestType)
     assert {t.channel for t in tickets} == set(Channel)

@@ -118,7 +118,7 @@ def test_supervision_opened_by_unsatisfied_escalated_by_second_unsatisfied_and_w
     svc.reply(t.id, world.district_staff, tv.version, "再次处理。")
     svc.review(t.id, world.dispatcher, db.session.get(Ticket, t.id).version, accept=True)
     svc.record_callback(t.id, world.callback_agent, db.session.get(Ticket, t.id).version, reached=True,
-                        resolution="unresolved", satisfaction=Satisfaction.UNSATISFIED)
+                        resolution="unresolved", satisfaction=Satisfaction.UNSATISFIED, request_reasonable=False)
     svc.reopen(t.id, world.supervisor, db.session.get(Ticket, t.id).version, "再次重办")
     db.session.expire_all()
     case = db.session.scalars(sa.select(SupervisionCase)).one()

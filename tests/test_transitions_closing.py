@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from hotline.enums import (AssignmentState, Closure, EventAction, Resolution, Satisfaction,
                            SupervisionReason, SupervisionState, TicketState)
 from hotline.escalation.models import SupervisionCase
+from hotline.extensions import db
 from hotline.tickets import services as svc
 from tests.factories import at, later
 from tests.test_transitions_support import (HANDLE_DUE, NOW, REPLY_TEXT, ROLE, STALE, STATE, UNIT, Ctx,
-                                            applied, assignment_of, case, code, make, refused)
+                                            applied, assignment_of, case, code, make, refused, snapshot)
 from tests.test_transitions_support import invalid as bad
 
 
@@ -205,7 +207,7 @@ def test_unsatisfied_callback_leaves_ticket_unsatisfied_and_open(world):
     c = make(world, "reviewed")
     a = assignment_of(c.t, world.district).id
     r = applied(c.t, lambda: _callback(c, satisfaction="unsatisfied", resolution="unresolved",
-                                       citizen_words="电梯还是坏的"))
+                                       citizen_words="电梯还是坏的", request_reasonable=False))
     assert r.ticket["state"] is TicketState.UNSATISFIED
     assert r.ticket["closure"] is None and r.ticket["closed_at"] is None
     assert r.assignment(a)["state"] is AssignmentState.REPLIED
@@ -282,8 +284,7 @@ def test_close_as_unreachable_with_fewer_than_three_attempts_is_refused(world, a
 def test_unreached_attempts_of_an_earlier_round_do_not_count(world):
     c = make(world, "reviewed")
     _not_reached(c, 3)
-    _callback(c, satisfaction="unsatisfied", resolution="unresolved")
-    svc.reopen(c.t, world.dispatcher, c.v, "重新办理")
+    _callback(c, satisfaction="unsatisfied", resolution="unresolved")  # reopens at once
     _loop_back_to_review(c)
     _not_reached(c, 2)
     refused(c.t, lambda: svc.close(c.t, world.callback_agent, c.v, Closure.UNREACHABLE), code("CALLBACK_ATTEMPTS"))
@@ -332,8 +333,9 @@ def test_reopen_sends_ticket_back_to_the_lead_unit_under_supervision_level_1(wor
     assert row["handle_due_at"] == new_due and row["handle_due_original_at"] == new_due
     (case_,) = r.new_rows(SupervisionCase)
     assert (case_["level"], case_["state"], case_["reason"]) == (1, SupervisionState.OPEN, SupervisionReason.UNSATISFIED)
+    case_due = datetime(2026, 12, 8, 9, 30)     # the case's own limit: 10 working days
     assert (case_["unit_id"], case_["opened_by_id"], case_["opened_at"], case_["due_at"]) == (
-        world.district.id, world.dispatcher.id, now, new_due)
+        world.district.id, world.dispatcher.id, now, case_due)
     assert (r.event["action"], r.event["from_state"], r.event["to_state"]) == (
         EventAction.REOPEN, TicketState.UNSATISFIED, TicketState.REOPENED)
     assert r.event["note"] == "电梯仍未修好，请重新办理"
@@ -359,7 +361,7 @@ def test_reopened_ticket_is_replied_by_the_same_unit_and_can_then_close(world):
 def test_second_unsatisfied_and_reopen_escalates_the_supervision_case_to_level_2(world):
     c = make(world, "reopened")
     _loop_back_to_review(c)
-    _callback(c, satisfaction="unsatisfied", resolution="partly")
+    _callback(c, satisfaction="unsatisfied", resolution="partly", request_reasonable=False)
     r = applied(c.t, lambda: svc.reopen(c.t, world.supervisor, c.v, "再次不满意，升级督办"))
     assert r.ticket["reopen_count"] == 2
     assert r.ticket["state"] is TicketState.REOPENED
@@ -394,3 +396,36 @@ REOPEN_REFUSALS = [
 def test_illegal_reopen_is_refused_and_changes_nothing(world, situation, call, expect):
     c = make(world, situation)
     refused(c.t, lambda: call(c), expect)
+
+
+def test_reasonable_unsatisfied_callback_reopens_at_once_under_supervision(world):
+    c = make(world, "reviewed")
+    before = snapshot(c.t)
+    _callback(c, satisfaction="unsatisfied", resolution="unresolved", citizen_words="没修好")
+    after = snapshot(c.t)
+    new = after["events"][len(before["events"]):]
+    assert [(e["action"], e["from_state"], e["to_state"]) for e in new] == [
+        (EventAction.CALLBACK, TicketState.REVIEWED, TicketState.UNSATISFIED),
+        (EventAction.REOPEN, TicketState.UNSATISFIED, TicketState.REOPENED)]
+    assert after["ticket"]["version"] == before["ticket"]["version"] + 2
+    (case_,) = after["supervision_cases"]
+    assert case_["level"] == 1 and case_["state"] is SupervisionState.OPEN
+
+
+def test_supervisor_confirms_unreasonable_request_and_ticket_closes_without_counting(world):
+    from hotline.callbacks.models import Callback
+
+    c = make(world, "unsatisfied")
+    r = applied(c.t, lambda: svc.confirm_unreasonable(c.t, world.supervisor, c.v, "诉求超出政策范围"))
+    assert r.ticket["state"] is TicketState.CLOSED and r.ticket["closure"] is Closure.UNREASONABLE
+    cb = db.session.scalars(sa.select(Callback).where(Callback.ticket_id == c.t)).one()
+    assert cb.supervisor_decision == "excluded"
+
+
+def test_confirm_unreasonable_refusals(world):
+    c = make(world, "unsatisfied")
+    refused(c.t, lambda: svc.confirm_unreasonable(c.t, world.dispatcher, c.v, "x"), ROLE)
+    refused(c.t, lambda: svc.confirm_unreasonable(c.t, world.supervisor, c.v, ""), bad("note"))
+    refused(c.t, lambda: svc.confirm_unreasonable(c.t, world.supervisor, c.v - 1, "x"), STALE)
+    d = make(world, "reviewed")
+    refused(d.t, lambda: svc.confirm_unreasonable(d.t, world.supervisor, d.v, "x"), STATE)

@@ -2,26 +2,19 @@
 hotline.admin.services and hotline.auth.services."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, PasswordField, RadioField, SelectField, SelectMultipleField,
                      StringField, TextAreaField)
-from wtforms.meta import DefaultMeta
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from hotline.admin.services import cell_key, clean_limit_amount
 from hotline.enums import DeadlineClock, LimitUnit, RequestType, Role, UnitKind
 from hotline.errors import ValidationFailed
+from hotline.forms import Form
 
 
-class AdminForm(FlaskForm):
-    """WTForms' own Chinese messages for its built-in checks (invalid choice, date...)."""
-
-    class Meta:
-        locales = ("zh",)
-
-        def get_translations(self, form):
-            return DefaultMeta.get_translations(self, form)
+class AdminForm(Form):
+    """Admin forms: WTForms' Chinese messages (see hotline.forms)."""
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -26,5 +26,23 @@ class Callback(db.Model):
     citizen_words: Mapped[str] = mapped_column(sa.Text, default="")
     request_reasonable: Mapped[bool | None]
     note: Mapped[str] = mapped_column(sa.Text, default="")
+    #: For a 不满意 the agent judged unreasonable: the supervisor's decision whether it
+    #: counts against the unit ("counted") or not ("excluded"); NULL while undecided.
+    supervisor_decision: Mapped[str | None] = mapped_column(sa.String(16))
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
 
-    agent: Mapped[User] = relationship()
+    agent: Mapped[User] = relationship(foreign_keys=[agent_id])
+
+
+class StatusLookup(db.Model):
+    """One public status lookup, for rate-limiting by client address across workers."""
+
+    __tablename__ = "status_lookups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client: Mapped[str] = mapped_column(sa.String(64))
+    at: Mapped[datetime]
+    found: Mapped[bool]
+
+    __table_args__ = (sa.Index("ix_status_lookups_client_at", "client", "at"),)

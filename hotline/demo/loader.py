@@ -155,6 +155,7 @@ def load_demo(tickets: int = 200, seed: int = 12345, echo=print) -> str:
                 echo(f"已生成 {i} / {len(cases)} 张工单")
     finally:
         clock.reset()
+    _supervision_stories(users)
     # What the scheduler would have recorded by now (预警, 催办, 超期, 升级, 回访超期).
     from hotline.escalation.jobs import callback_due, deadline_watch, escalation
 
@@ -165,6 +166,47 @@ def load_demo(tickets: int = 200, seed: int = 12345, echo=print) -> str:
                      [[r[0], r[1], r[2], r[3], r[4]] for r in rows]))
     _write_logins_md(rows)
     return _summary()
+
+
+# --- supervision: decisions, progress, instructions, acceptance -------------------------
+def _supervision_stories(users) -> None:
+    """The supervisors' side, played at the real now after the ticket stories: decide some
+    flagged 不满意, accept some cases (验收销号), progress reports and a leader's instruction."""
+    from hotline.escalation import services as sup
+    from hotline.escalation.models import SupervisionCase
+    from hotline.enums import SupervisionState
+
+    supervisor = next(u for u in users.values() if u.has_role(Role.SUPERVISOR))
+    dispatcher = next(u for u in users.values() if u.has_role(Role.DISPATCHER) and not u.has_role(Role.OPERATOR))
+
+    def staff_of(unit_id):
+        return next((u for u in users.values() if u.unit_id == unit_id and u.has_role(Role.UNIT_STAFF)), None)
+
+    flagged = db.session.scalars(sa.select(Ticket).where(Ticket.state == TicketState.UNSATISFIED)
+                                 .order_by(Ticket.id)).all()
+    for t in flagged[: max(len(flagged) - 3, 0)][:2]:
+        svc.confirm_unreasonable(t.id, supervisor, t.version, "经核实，诉求超出政策规定，已向市民充分解释")
+    cases = db.session.scalars(sa.select(SupervisionCase).where(SupervisionCase.state == SupervisionState.OPEN)
+                               .order_by(SupervisionCase.id)).all()
+    tickets = {t.id: t for t in db.session.scalars(sa.select(Ticket).where(
+        Ticket.id.in_([c.ticket_id for c in cases])))}
+    closed = [c for c in cases if tickets[c.ticket_id].state is TicketState.CLOSED]
+    for c in closed[: (len(closed) + 1) // 2]:
+        sup.accept_case(c.id, supervisor, "经回访核实市民诉求已解决，同意销号")
+    reopened = [c for c in cases if tickets[c.ticket_id].state is TicketState.REOPENED]
+    for i, c in enumerate(reopened):
+        staff = staff_of(c.unit_id)
+        if staff is None:
+            continue
+        if i == 0:  # re-handled, reviewed and accepted on site by the supervisor
+            t = tickets[c.ticket_id]
+            svc.reply(t.id, staff, t.version, "已组织专班彻底整改，经现场复查问题已解决。", contacted_citizen=True)
+            svc.review(t.id, dispatcher, db.session.get(Ticket, t.id).version, accept=True)
+            sup.accept_case(c.id, supervisor, "督办人员现场核实整改到位，验收销号")
+        elif i == 1:
+            sup.give_instruction(c.id, supervisor, "请单位主要负责同志亲自研究，本周内拿出解决方案")
+        else:
+            sup.report_progress(c.id, staff, "本周已约谈相关责任方，制定整改方案，预计下周完成整改。")
 
 
 # --- routing rules and knowledge base ---------------------------------------------------
@@ -841,10 +883,18 @@ class _Player:
         else:
             words = self.rng.choice(data.SATISFIED_WORDS)
             resolution = Resolution.RESOLVED if satisfaction is Satisfaction.SATISFIED else Resolution.PARTLY
+        # A reasonable 不满意 reopens at once; an unreasonable one waits for the supervisor.
+        # Tickets that stop at 回访不满意 are the flagged ones; others mix both paths.
+        reasonable = True
+        if satisfaction is Satisfaction.UNSATISFIED:
+            reasonable = case.recipe.target != "unsatisfied" and self.rng.random() < 0.5
+            ctx["auto_reopened"] = reasonable
         svc.record_callback(ctx["id"], self.callback, self._v(ctx), True, resolution=resolution,
-                            satisfaction=satisfaction, citizen_words=words, request_reasonable=True)
+                            satisfaction=satisfaction, citizen_words=words, request_reasonable=reasonable)
 
     def _reopen(self, case, ctx):
+        if ctx.pop("auto_reopened", False):
+            return  # already reopened by the callback itself
         note = data.REOPEN_NOTE.format(words=ctx.get("unsatisfied_words", "问题未解决"))
         svc.reopen(ctx["id"], self.supervisor, self._v(ctx), note)
 

@@ -27,6 +27,12 @@ class SupervisionCase(db.Model):
     closed_at: Mapped[datetime | None]
     closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     close_note: Mapped[str | None] = mapped_column(sa.Text)
+    #: 领导批示: a leader's instruction the unit must read (and acknowledge) first.
+    instruction: Mapped[str | None] = mapped_column(sa.Text)
+    instruction_at: Mapped[datetime | None]
+    instruction_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    instruction_seen_at: Mapped[datetime | None]
+    instruction_seen_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
     unit: Mapped[Unit] = relationship(lazy="joined")
 

@@ -1,12 +1,12 @@
-from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from hotline.forms import Form
 from hotline.enums import Channel, RequestType, Urgency
 
 
-class IntakeForm(FlaskForm):
+class IntakeForm(Form):
     caller_phone = StringField("来电号码", validators=[
         DataRequired("请填写来电号码"),
         Regexp(r"^\s*[0-9+\-]{5,20}\s*$", message="来电号码格式不正确（5-20位数字，可含 + 和 -）")])

@@ -1,16 +1,16 @@
 """Forms of the ticket actions. Each carries the ticket version the user saw."""
-from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (BooleanField, DateField, DateTimeLocalField, HiddenField, RadioField, SelectField,
                      SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from hotline.forms import Form
 from hotline.enums import Closure, Resolution, ReturnReason, Satisfaction, TicketState
 
 REQ = "此项必填"
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     version = HiddenField(validators=[DataRequired("缺少版本号，请刷新页面")])
     assignment_id = HiddenField()
 
@@ -88,6 +88,10 @@ class ReopenForm(ActionForm):
     note = TextAreaField("重办要求", validators=[DataRequired("请填写重办要求"), Length(max=2000)])
 
 
+class ConfirmUnreasonableForm(ActionForm):
+    note = TextAreaField("裁定理由", validators=[DataRequired("请填写裁定理由"), Length(max=2000)])
+
+
 class MergeForm(ActionForm):
     into_number = StringField("并入工单编号", validators=[DataRequired("请填写主工单编号"), Length(max=24)])
     note = TextAreaField("说明", validators=[Length(max=2000)])
@@ -99,7 +103,7 @@ class CloseForm(ActionForm):
     note = TextAreaField("说明", validators=[Length(max=2000)])
 
 
-class SearchForm(FlaskForm):
+class SearchForm(Form):
     class Meta:
         csrf = False
 

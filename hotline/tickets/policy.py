@@ -64,6 +64,8 @@ def allowed_actions(ticket: Ticket, user: User, *, pending_returns: list[TicketR
             acts["close"] = None
     if user.has_role(Role.DISPATCHER, Role.SUPERVISOR) and state is TicketState.UNSATISFIED:
         acts["reopen"] = None
+        if user.has_role(Role.SUPERVISOR):
+            acts["confirm_unreasonable"] = None
     return acts
 
 

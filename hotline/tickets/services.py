@@ -652,6 +652,11 @@ def reply(ticket_id: int, actor: User, version, result: str, actions_taken: str 
     _require_assignment_state(assignment, action, AssignmentState.SIGNED)
     if assignment.role is AssignmentRole.LEAD:
         _require_state(ticket, action, *HANDLING_STATES)
+        unread = db.session.scalar(sa.select(SupervisionCase.id).where(
+            SupervisionCase.ticket_id == ticket.id, SupervisionCase.state == SupervisionState.OPEN,
+            SupervisionCase.instruction.is_not(None), SupervisionCase.instruction_seen_at.is_(None)))
+        if unread:
+            raise DomainError("INSTRUCTION_UNREAD", "该工单有领导批示，请先阅读并确认后再反馈")
     result = _text(result, "result", "办理结果", max_len=10000)
     at = clock_now()
     row = Reply(ticket=ticket, assignment_id=assignment.id, unit_id=assignment.unit_id, author_id=actor.id,
@@ -717,7 +722,14 @@ def failed_callback_count(ticket: Ticket) -> int:
 def record_callback(ticket_id: int, actor: User, version, reached: bool, resolution=None,
                     satisfaction=None, citizen_words: str = "", request_reasonable=None,
                     note: str = "") -> Callback:
-    """回访: one call to the citizen. 满意/基本满意 close the ticket; 不满意 sends it to reopening."""
+    """回访: one call to the citizen.
+
+    满意/基本满意 close the ticket. 不满意 reopens it to the same lead unit under a
+    supervision case (重办) in the same transaction, except when the agent judged the
+    request unreasonable: then it waits as 回访不满意 for a supervisor to decide whether it
+    counts (reopen) or not (confirm_unreasonable), and does not count against the unit
+    until then.
+    """
     _require_role(actor, Role.CALLBACK_AGENT)
     ticket = _lock_ticket(ticket_id)
     _check_version(ticket, version)
@@ -730,7 +742,7 @@ def record_callback(ticket_id: int, actor: User, version, reached: bool, resolut
         cb.resolution = _enum(Resolution, resolution, "resolution", "解决情况")
         cb.satisfaction = _enum(Satisfaction, satisfaction, "satisfaction", "满意度")
         cb.citizen_words = _text(citizen_words, "citizen_words", "市民意见", required=False)
-        cb.request_reasonable = None if request_reasonable is None else bool(request_reasonable)
+        cb.request_reasonable = None if request_reasonable in (None, "") else bool(request_reasonable)
         if cb.satisfaction is Satisfaction.UNSATISFIED:
             ticket.state = TicketState.UNSATISFIED
         else:
@@ -744,21 +756,12 @@ def record_callback(ticket_id: int, actor: User, version, reached: bool, resolut
     else:
         payload["failed_attempts"] = failed_callback_count(ticket)
     _record(ticket, actor, EventAction.CALLBACK, before, note=cb.citizen_words or cb.note, at=at, payload=payload)
+    if ticket.state is TicketState.UNSATISFIED and cb.request_reasonable is not False:
+        _reopen(ticket, actor, "回访不满意，重办（自动立督办单）", at)
     return cb
 
 
-@transition
-def reopen(ticket_id: int, actor: User, version, note: str) -> Ticket:
-    """重办: an unsatisfied ticket goes back to the same lead unit under a supervision case.
-
-    A second 不满意 on a ticket escalates its supervision case one level (at most 3).
-    """
-    _require_role(actor, Role.DISPATCHER, Role.SUPERVISOR)
-    ticket = _lock_ticket(ticket_id)
-    _check_version(ticket, version)
-    _require_state(ticket, EventAction.REOPEN, TicketState.UNSATISFIED)
-    note = _text(note, "note", "重办要求")
-    at = clock_now()
+def _reopen(ticket: Ticket, actor: User, note: str, at: datetime) -> SupervisionCase:
     lead = ticket.lead_assignment
     handle = due_for(DeadlineClock.HANDLE, ticket.request_type, ticket.urgency, at)
     lead.state = AssignmentState.SIGNED
@@ -773,18 +776,65 @@ def reopen(ticket_id: int, actor: User, version, note: str) -> Ticket:
     ticket.callback_due_at = None
     case = db.session.scalars(sa.select(SupervisionCase).where(SupervisionCase.ticket_id == ticket.id)
                               .order_by(SupervisionCase.id.desc()).limit(1)).first()
+    case_due = calendar().add_working_days(at, current_app.config["SUPERVISION_DUE_WORKING_DAYS"]).at
+    case_due = max(case_due, handle.at)
     if case is not None and case.state is SupervisionState.OPEN:
         case.level = min(case.level + 1, 3)
-        case.due_at = handle.at
+        case.due_at = case_due
     else:
         case = SupervisionCase(ticket_id=ticket.id, unit_id=lead.unit_id, reason=SupervisionReason.UNSATISFIED,
                                state=SupervisionState.OPEN, level=min(case.level + 1, 3) if case else 1,
-                               opened_at=at, opened_by_id=actor.id, due_at=handle.at)
+                               opened_at=at, opened_by_id=actor.id, due_at=case_due)
         db.session.add(case)
     db.session.flush()
     _record(ticket, actor, EventAction.REOPEN, TicketState.UNSATISFIED, note=note, assignment=lead, at=at,
             payload={"supervision_case_id": case.id, "level": case.level,
                      "handle_due_at": handle.at.isoformat(), "round": ticket.reopen_count})
+    return case
+
+
+def _flagged_callback(ticket: Ticket) -> Callback | None:
+    return db.session.scalars(sa.select(Callback).where(Callback.ticket_id == ticket.id)
+                              .order_by(Callback.id.desc()).limit(1)).first()
+
+
+@transition
+def reopen(ticket_id: int, actor: User, version, note: str) -> Ticket:
+    """重办 by decision: a 不满意 the agent flagged as an unreasonable request is judged to
+    count after all; the ticket goes back to the same lead unit under supervision.
+
+    A second 不满意 on a ticket escalates its supervision case one level (at most 3).
+    """
+    _require_role(actor, Role.DISPATCHER, Role.SUPERVISOR)
+    ticket = _lock_ticket(ticket_id)
+    _check_version(ticket, version)
+    _require_state(ticket, EventAction.REOPEN, TicketState.UNSATISFIED)
+    note = _text(note, "note", "重办要求")
+    at = clock_now()
+    cb = _flagged_callback(ticket)
+    if cb is not None and cb.request_reasonable is False:
+        cb.supervisor_decision, cb.decided_by_id, cb.decided_at = "counted", actor.id, at
+    _reopen(ticket, actor, note, at)
+    return ticket
+
+
+@transition
+def confirm_unreasonable(ticket_id: int, actor: User, version, note: str) -> Ticket:
+    """诉求不合理办结: the supervisor confirms the agent's view that the request was
+    unreasonable; the 不满意 does not count against the unit and the ticket closes."""
+    _require_role(actor, Role.SUPERVISOR)
+    ticket = _lock_ticket(ticket_id)
+    _check_version(ticket, version)
+    _require_state(ticket, EventAction.CONFIRM_UNREASONABLE, TicketState.UNSATISFIED)
+    note = _text(note, "note", "裁定理由")
+    cb = _flagged_callback(ticket)
+    if cb is None or cb.request_reasonable is not False:
+        raise DomainError("NOT_FLAGGED", "回访员未判定该诉求不合理，不能按诉求不合理办结")
+    at = clock_now()
+    cb.supervisor_decision, cb.decided_by_id, cb.decided_at = "excluded", actor.id, at
+    _finish(ticket, Closure.UNREASONABLE, at)
+    _record(ticket, actor, EventAction.CONFIRM_UNREASONABLE, TicketState.UNSATISFIED, note=note, at=at,
+            payload={"callback_id": cb.id})
     return ticket
 
 

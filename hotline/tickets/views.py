@@ -12,7 +12,7 @@ from hotline.extensions import db
 from hotline.routing.services import suggest
 from hotline.tickets import services as svc
 from hotline.tickets.attachments import attachment_path, check_files, store_files
-from hotline.tickets.forms import (CallbackForm, CloseForm, DispatchForm, ExtensionDecisionForm,
+from hotline.tickets.forms import (CallbackForm, CloseForm, ConfirmUnreasonableForm, DispatchForm, ExtensionDecisionForm,
                                    ExtensionRequestForm, HandDownForm, MergeForm, OverruleForm, RedispatchForm,
                                    ReopenForm, ReplyForm, ReturnForm, ReviewForm, SearchForm, SignForm)
 from hotline.tickets.models import Attachment, Reply, Ticket, TicketReturn
@@ -77,6 +77,7 @@ FORMS = {
     "hand_down": HandDownForm, "return": ReturnForm, "extension": ExtensionRequestForm,
     "decide_extension": ExtensionDecisionForm, "reply": ReplyForm, "review": ReviewForm,
     "callback": CallbackForm, "reopen": ReopenForm, "merge": MergeForm, "close": CloseForm,
+    "confirm_unreasonable": ConfirmUnreasonableForm,
 }
 
 
@@ -135,6 +136,15 @@ def render_ticket(ticket: Ticket, *, posted=None, error: str | None = None, stat
         from hotline.intake.services import likely_duplicates
 
         duplicates = likely_duplicates(ticket.caller_phone, ticket.address, ticket.category_id, exclude_id=ticket.id)
+    from hotline.callbacks.models import Callback
+    from hotline.escalation.services import open_case_for
+
+    callbacks = db.session.scalars(sa.select(Callback).where(Callback.ticket_id == ticket.id)
+                                   .order_by(Callback.id)).all()
+    case = open_case_for(ticket.id)
+    if case is not None and case.instruction and case.instruction_seen_at is None:
+        actions.pop("reply", None)
+        forms.pop("reply", None)
     co_replies = [r for r in replies if r.assignment_id != getattr(actions.get("reply"), "id", None)
                   and r.unit_id != getattr(ticket.lead_unit, "id", None)]
     return render_template(
@@ -142,6 +152,7 @@ def render_ticket(ticket: Ticket, *, posted=None, error: str | None = None, stat
         show_caller=show_caller, earlier=earlier_tickets(ticket) if show_caller else [],
         actions=actions, forms=forms, pending_extensions=extensions, pending_returns=returns,
         error=error, error_action=posted[0] if posted else None, duplicates=duplicates, co_replies=co_replies,
+        callbacks=callbacks, case=case,
     ), status
 
 
@@ -202,6 +213,9 @@ def _run(key: str, ticket: Ticket, form) -> str:
     if key == "reopen":
         svc.reopen(tid, u, v, form.note.data)
         return "已重办，并立督办单"
+    if key == "confirm_unreasonable":
+        svc.confirm_unreasonable(tid, u, v, form.note.data)
+        return "已裁定诉求不合理并办结，不计入单位满意度"
     if key == "merge":
         master = db.session.scalars(sa.select(Ticket).where(Ticket.number == form.into_number.data.strip())).first()
         svc.merge(tid, u, v, master.id if master else None, form.note.data)

@@ -1,0 +1,85 @@
+"""Read side of callbacks: the agents' queue, and the citizen's public status lookup."""
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from hotline.callbacks.models import Callback, StatusLookup
+from hotline.clock import now as clock_now
+from hotline.enums import TicketState
+from hotline.extensions import db
+from hotline.tickets.models import Reply, Ticket
+
+LOOKUP_WINDOW = timedelta(minutes=10)
+LOOKUP_LIMIT = 10  # failed lookups per client address per window
+
+
+def callback_queue():
+    """Tickets reviewed and waiting for callback, oldest deadline first."""
+    return (sa.select(Ticket).where(Ticket.state == TicketState.REVIEWED)
+            .options(joinedload(Ticket.lead_unit)).order_by(Ticket.callback_due_at, Ticket.id))
+
+
+def queue_details(tickets: list[Ticket]) -> tuple[dict, dict]:
+    """The lead unit's latest reply and the callback attempts, for a page of the queue."""
+    ids = [t.id for t in tickets]
+    if not ids:
+        return {}, {}
+    replies = {}
+    for r in db.session.scalars(sa.select(Reply).where(Reply.ticket_id.in_(ids)).order_by(Reply.id)):
+        if r.unit_id == next((t.lead_unit_id for t in tickets if t.id == r.ticket_id), None):
+            replies[r.ticket_id] = r
+    attempts = dict(db.session.execute(
+        sa.select(Callback.ticket_id, sa.func.count()).join(Ticket, Ticket.id == Callback.ticket_id)
+        .where(Callback.ticket_id.in_(ids), Callback.reached.is_(False), Callback.round == Ticket.reopen_count)
+        .group_by(Callback.ticket_id)).all())
+    return replies, attempts
+
+
+@dataclass
+class PublicStatus:
+    number: str
+    state: str
+    received: datetime
+    closed: datetime | None
+    category: str
+    reply: str | None
+
+
+def rate_limited(client: str) -> bool:
+    since = clock_now() - LOOKUP_WINDOW
+    n = db.session.scalar(sa.select(sa.func.count()).select_from(StatusLookup).where(
+        StatusLookup.client == client, StatusLookup.at >= since, StatusLookup.found.is_(False)))
+    return n >= LOOKUP_LIMIT
+
+
+def lookup_status(number: str, phone_tail: str, client: str) -> PublicStatus | None:
+    """The public view of a ticket, or None. A wrong number and wrong phone digits give the
+    same None (no enumeration); every attempt is recorded for the rate limit."""
+    number, phone_tail = (number or "").strip(), (phone_tail or "").strip()
+    ticket = db.session.scalars(sa.select(Ticket).where(Ticket.number == number)).first() if number else None
+    ok = (ticket is not None and len(phone_tail) == 4 and phone_tail.isdigit()
+          and hmac.compare_digest(ticket.caller_phone[-4:], phone_tail))
+    db.session.add(StatusLookup(client=client[:64], at=clock_now(), found=ok))
+    db.session.commit()
+    if not ok:
+        return None
+    reply = db.session.scalars(sa.select(Reply).where(Reply.ticket_id == ticket.id, Reply.review_ok.is_(True))
+                               .order_by(Reply.id.desc()).limit(1)).first()
+    text = ticket.direct_answer if ticket.direct_answer else (reply.public_text or reply.result) if reply else None
+    top_category = ticket.category.full_name.split(" › ")[0]
+    return PublicStatus(ticket.number, _public_state(ticket), ticket.created_at, ticket.closed_at, top_category, text)
+
+
+def _public_state(ticket: Ticket) -> str:
+    if ticket.state is TicketState.CLOSED:
+        return "已办结"
+    if ticket.state in (TicketState.PENDING_DISPATCH, TicketState.RETURNED):
+        return "已受理，正在转办"
+    if ticket.state in (TicketState.REVIEWED,):
+        return "已答复，等待回访"
+    return "办理中"
