@@ -37,6 +37,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
 
     from hotline.admin.views import bp as admin_bp
     from hotline.auth.views import bp as auth_bp
+    from hotline.reports.views import bp as reports_bp
     from hotline.callbacks.views import bp as callbacks_bp
     from hotline.escalation.views import bp as escalation_bp
     from hotline.intake.views import bp as intake_bp
@@ -48,6 +49,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     app.register_blueprint(intake_bp)
     app.register_blueprint(escalation_bp)
     app.register_blueprint(callbacks_bp)
+    app.register_blueprint(reports_bp)
 
     from hotline.cli import register_cli
     from hotline.web import register_web

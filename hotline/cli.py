@@ -10,6 +10,24 @@ users_cli = AppGroup("users", help="管理用户 / manage users")
 demo_cli = AppGroup("demo", help="演示数据 / demo data")
 jobs_cli = AppGroup("jobs", help="定时任务 / scheduled jobs")
 scheduler_cli = AppGroup("scheduler", help="调度进程 / the scheduler process")
+reports_cli = AppGroup("reports", help="报表 / reports")
+
+
+@reports_cli.command("weekly")
+@click.option("--week", default=None, help="ISO week, e.g. 2026-W48 (default: last week)")
+@click.option("--force", is_flag=True, help="regenerate a stored report")
+def reports_weekly_cmd(week, force):
+    """Generate and store the weekly overdue report."""
+    from hotline.clock import now
+    from hotline.reports.weekly import generate_weekly_report, previous_week
+
+    try:
+        row = generate_weekly_report(week or previous_week(now()), force=force)
+    except DomainError as err:
+        raise click.ClickException(err.message) from None
+    city = row.data["city"]
+    click.echo(f"weekly report {row.week} ({row.start:%Y-%m-%d} - {row.end:%Y-%m-%d}), generated {row.generated_at:%Y-%m-%d %H:%M}: "
+               f"received {city['received']}, overdue now {city['overdue_now']}, overdue list {len(row.data['overdue'])}")
 
 
 @users_cli.command("create")
@@ -107,3 +125,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(scheduler_cli)
+    app.cli.add_command(reports_cli)

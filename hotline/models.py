@@ -10,3 +10,4 @@ from hotline.tickets.models import (Assignment, ExtensionRequest, Reply, Ticket,
 from hotline.intake.models import KnowledgeArticle  # noqa: F401
 from hotline.routing.models import RoutingRule  # noqa: F401
 from hotline.tickets.models import Attachment  # noqa: F401
+from hotline.reports.models import WeeklyReport  # noqa: F401

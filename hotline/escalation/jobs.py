@@ -268,10 +268,18 @@ def send_email(now: datetime | None = None) -> dict:
     return send_pending_email(now or clock_now())
 
 
+def weekly_report(now: datetime | None = None) -> dict:
+    """Mondays 08:00: generate and store the past week's overdue report."""
+    from hotline.reports.weekly import weekly_report_job
+
+    return weekly_report_job(now or clock_now())
+
+
 JOBS: dict[str, Callable[..., dict]] = {
     "deadline_watch": deadline_watch,
     "escalation": escalation,
     "supervision": supervision,
     "callback_due": callback_due,
     "send_email": send_email,
+    "weekly_report": weekly_report,
 }

@@ -133,7 +133,7 @@ def build_scheduler(app: Flask, holder: str) -> BlockingScheduler:
         def weekly():
             run_job(app, "weekly_report", due_at=due_slot(clock_now(), 7 * 86400), holder=holder)
         sched.add_job(weekly, CronTrigger(day_of_week="mon", hour=8, minute=0, timezone=TZ), id="weekly_report",
-                      name="weekly_report")
+                      name="weekly_report", next_run_time=datetime.now(TZ))  # catch up a missed Monday
     return sched
 
 
