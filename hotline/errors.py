@@ -39,3 +39,13 @@ class ValidationFailed(DomainError):
     def __init__(self, message: str, field: str | None = None, code: str = "VALIDATION"):
         super().__init__(code, message, field=field)
         self.field = field
+
+
+def clean_text(value, field: str, label: str, *, required: bool = True, max_len: int = 4000) -> str:
+    """Trimmed text, or a ValidationFailed in Chinese naming the field."""
+    value = (value or "").strip()
+    if required and not value:
+        raise ValidationFailed(f"请填写{label}", field=field)
+    if len(value) > max_len:
+        raise ValidationFailed(f"{label}不能超过{max_len}字", field=field)
+    return value

@@ -22,7 +22,7 @@ from hotline.clock import now
 from hotline.deadlines.models import CalendarYear, HolidayOverride, TimeLimitPolicy
 from hotline.deadlines.services import DEFAULT_POLICY, _package_covers, default_limit, forget_calendar
 from hotline.enums import DeadlineClock, LimitUnit, RequestType, UnitKind, Urgency
-from hotline.errors import ValidationFailed
+from hotline.errors import ValidationFailed, clean_text
 from hotline.extensions import db
 from hotline.intake.models import KnowledgeArticle
 from hotline.routing.models import RoutingRule
@@ -49,12 +49,7 @@ def _saving():
 
 
 def _text(value, label: str, field: str, max_len: int, required: bool = True) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise ValidationFailed(f"请填写{label}", field=field)
-    if len(value) > max_len:
-        raise ValidationFailed(f"{label}不能超过 {max_len} 个字", field=field)
-    return value
+    return clean_text(value, field, label, required=required, max_len=max_len)
 
 
 def _get(model, ident, label: str, field: str, required: bool = True):

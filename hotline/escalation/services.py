@@ -34,6 +34,17 @@ def _own_unit(actor: User, case: SupervisionCase) -> None:
         raise PermissionDenied("NOT_YOUR_UNIT", "该督办单不属于您的单位")
 
 
+def _locked_open_case(case_id, actor: User, *, own_unit: bool):
+    """The case and its ticket, the ticket row locked, the case re-read and still open."""
+    case = _case(case_id)
+    if own_unit:
+        _own_unit(actor, case)
+    ticket = _lock_ticket(case.ticket_id)
+    db.session.refresh(case)
+    _open(case)
+    return case, ticket
+
+
 def open_case_for(ticket_id: int) -> SupervisionCase | None:
     return db.session.scalars(sa.select(SupervisionCase).where(
         SupervisionCase.ticket_id == ticket_id, SupervisionCase.state == SupervisionState.OPEN)
@@ -51,11 +62,7 @@ def unread_instruction(ticket_id: int) -> SupervisionCase | None:
 def report_progress(case_id, actor: User, text: str) -> SupervisionProgress:
     """周报进展: the unit reports what it did this week on the case."""
     _require_role(actor, Role.UNIT_STAFF)
-    case = _case(case_id)
-    _own_unit(actor, case)
-    ticket = _lock_ticket(case.ticket_id)
-    db.session.refresh(case)
-    _open(case)
+    case, ticket = _locked_open_case(case_id, actor, own_unit=True)
     if case.instruction and case.instruction_seen_at is None:
         raise DomainError("INSTRUCTION_UNREAD", "请先阅读并确认领导批示")
     text = _text(text, "text", "进展情况")
@@ -70,10 +77,7 @@ def report_progress(case_id, actor: User, text: str) -> SupervisionProgress:
 def give_instruction(case_id, actor: User, text: str) -> SupervisionCase:
     """领导批示: recorded by a supervisor; the unit must read it before anything else."""
     _require_role(actor, Role.SUPERVISOR)
-    case = _case(case_id)
-    ticket = _lock_ticket(case.ticket_id)
-    db.session.refresh(case)
-    _open(case)
+    case, ticket = _locked_open_case(case_id, actor, own_unit=False)
     text = _text(text, "text", "批示内容")
     at = clock_now()
     case.instruction, case.instruction_at, case.instruction_by_id = text, at, actor.id
@@ -86,11 +90,7 @@ def give_instruction(case_id, actor: User, text: str) -> SupervisionCase:
 def acknowledge_instruction(case_id, actor: User) -> SupervisionCase:
     """批示已阅: the unit confirms it has read the leader's instruction."""
     _require_role(actor, Role.UNIT_STAFF)
-    case = _case(case_id)
-    _own_unit(actor, case)
-    ticket = _lock_ticket(case.ticket_id)
-    db.session.refresh(case)
-    _open(case)
+    case, ticket = _locked_open_case(case_id, actor, own_unit=True)
     if not case.instruction or case.instruction_seen_at is not None:
         raise DomainError("NO_UNREAD_INSTRUCTION", "没有待阅的领导批示")
     at = clock_now()
@@ -107,10 +107,7 @@ def accept_case(case_id, actor: User, note: str) -> SupervisionCase:
     reviewed and waiting for callback, in which case the supervisor's acceptance closes
     it too (督办验收办结, e.g. after checking on site)."""
     _require_role(actor, Role.SUPERVISOR)
-    case = _case(case_id)
-    ticket = _lock_ticket(case.ticket_id)
-    db.session.refresh(case)
-    _open(case)
+    case, ticket = _locked_open_case(case_id, actor, own_unit=False)
     note = _text(note, "note", "验收意见")
     if ticket.state not in (TicketState.CLOSED, TicketState.REVIEWED):
         raise DomainError("CASE_NOT_READY", f"工单当前为「{ticket.state.label}」，办理完成并审核通过后才能验收销号")

@@ -31,7 +31,8 @@ from hotline.enums import (HANDLING_STATES, AssignmentRole, AssignmentState, Cha
                            DeadlineClock, EventAction, ExtensionState, RequestType, Resolution,
                            ReturnDecision, ReturnReason, Role, Satisfaction, SupervisionReason,
                            SupervisionState, TicketState, UnitKind, Urgency)
-from hotline.errors import DomainError, NotFound, PermissionDenied, StaleVersion, ValidationFailed
+from hotline.errors import (DomainError, NotFound, PermissionDenied, StaleVersion, ValidationFailed,
+                            clean_text)
 from hotline.escalation.models import SupervisionCase
 from hotline.extensions import db
 from hotline.tickets.models import (Assignment, ExtensionRequest, Reply, Ticket, TicketEvent,
@@ -127,13 +128,7 @@ def _require_assignment_state(assignment: Assignment, action: EventAction, *stat
         )
 
 
-def _text(value, field: str, label: str, *, required: bool = True, max_len: int = 4000) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise ValidationFailed(f"请填写{label}", field=field)
-    if len(value) > max_len:
-        raise ValidationFailed(f"{label}不能超过{max_len}字", field=field)
-    return value
+_text = clean_text
 
 
 def _enum(enum_cls, value, field: str, label: str):
