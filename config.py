@@ -19,7 +19,10 @@ def _database_url(default_name: str) -> str:
 
 
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    # Without SECRET_KEY a random key is made once and kept in instance/secret_key.
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    # Behind nginx: how many proxies set X-Forwarded-For (0 = not behind a proxy).
+    PROXY_FIX_X_FOR = int(os.environ.get("HOTLINE_PROXY_X_FOR", "0"))
     SQLALCHEMY_DATABASE_URI = _database_url("hotline.sqlite")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     WTF_CSRF_ENABLED = True
@@ -71,7 +74,7 @@ class ProductionConfig(Config):
 
     @classmethod
     def check(cls):
-        if cls.SECRET_KEY == Config.SECRET_KEY or not os.environ.get("SECRET_KEY"):
+        if not os.environ.get("SECRET_KEY"):
             raise RuntimeError("SECRET_KEY must be set in the environment for production")
 
 

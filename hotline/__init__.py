@@ -20,6 +20,12 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     if hasattr(config, "check"):
         config.check()
     os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
+    if app.config.get("PROXY_FIX_X_FOR"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1)
 
     from hotline import models  # noqa: F401  (register every table)
     from hotline.database import configure_engine
@@ -38,6 +44,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     from hotline.admin.views import bp as admin_bp
     from hotline.auth.views import bp as auth_bp
     from hotline.reports.views import bp as reports_bp
+    from hotline.reports.dashboard_views import bp as dashboard_bp
     from hotline.callbacks.views import bp as callbacks_bp
     from hotline.escalation.views import bp as escalation_bp
     from hotline.intake.views import bp as intake_bp
@@ -50,6 +57,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     app.register_blueprint(escalation_bp)
     app.register_blueprint(callbacks_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(dashboard_bp)
 
     from hotline.cli import register_cli
     from hotline.web import register_web
@@ -57,3 +65,16 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     register_cli(app)
     register_web(app)
     return app
+
+
+def _instance_secret(instance_path: str) -> str:
+    """A random secret key made once per installation, readable only by its owner."""
+    import secrets
+
+    path = os.path.join(instance_path, "secret_key")
+    if not os.path.exists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    with open(path) as f:
+        return f.read().strip()

@@ -113,7 +113,6 @@ class Closure(LabeledEnum):
     UNREACHABLE = ("unreachable", "未联系上")
     MERGED = ("merged", "并单")
     INVALID = ("invalid", "无效工单")
-    SUPERVISOR = ("supervisor", "督办验收办结")
     UNREASONABLE = ("unreasonable", "诉求不合理办结")
 
 

@@ -90,7 +90,7 @@ def test_satisfaction_outside_the_list_is_refused_and_nothing_recorded(world, cl
     resp = callback(client, t.id, reached="1", resolution="resolved", satisfaction="非常满意")
     assert resp.status_code == 400 and "Not a valid choice" not in resp.get_data(as_text=True)
     resp = callback(client, t.id, reached="1", resolution="resolved", satisfaction="")
-    assert resp.status_code == 400 and "请填写满意度" in resp.get_data(as_text=True) or "满意度" in resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "满意度的取值无效" in resp.get_data(as_text=True)
     assert count(Callback) == 0 and fresh(t.id).state is TicketState.REVIEWED
 
 
@@ -150,20 +150,27 @@ def test_supervision_case_life_through_pages(world, client):
     assert case_post(unit, case.id, "progress", text="本周已约谈物业").status_code == 302
     assert count(SupervisionProgress) == 1
     resp = case_post(sup, case.id, "accept", note="验收")
-    assert resp.status_code == 409 and "审核通过后才能验收销号" in resp.get_data(as_text=True)
+    assert resp.status_code == 409 and "回访办结后才能验收销号" in resp.get_data(as_text=True)
     assert post_action(unit, t.id, "reply", result="已彻底更换电梯控制系统。").status_code == 302
     svc.review(t.id, world.dispatcher, fresh(t.id).version, accept=True)
-    assert case_post(sup, case.id, "accept", note="现场核实已修复").status_code == 302
+    resp = case_post(sup, case.id, "accept", note="验收")
+    assert resp.status_code == 409  # reviewed, but the citizen has not been called back
+    svc.record_callback(t.id, world.callback_agent, fresh(t.id).version, reached=True, resolution="resolved",
+                        satisfaction="satisfied")
+    assert case_post(sup, case.id, "accept", note="回访满意，现场核实已修复").status_code == 302
     db.session.expire_all()
     assert db.session.get(SupervisionCase, case.id).state is SupervisionState.CLOSED
-    assert fresh(t.id).closure is Closure.SUPERVISOR
+    assert fresh(t.id).closure is Closure.SATISFIED
 
 
 def test_other_unit_cannot_open_or_report_on_a_case(world, client):
     _, case = _reopened(world)
     login(client, "d2staff")
     assert client.get(f"/supervision/{case.id}").status_code == 403
-    assert client.post(f"/supervision/{case.id}/progress", data={"progress-text": "x"}).status_code in (400, 403)
+    _, html = page(client, "/supervision")
+    resp = client.post(f"/supervision/{case.id}/progress",
+                       data={"progress-csrf_token": csrf_token(html), "progress-text": "x"})
+    assert resp.status_code == 403
     assert count(SupervisionProgress) == 0
 
 
@@ -184,14 +191,16 @@ def status(client, number, tail):
 
 
 def test_public_status_shows_state_and_public_reply_only(world, client):
-    t = world.reviewed(caller_phone="13912345678", caller_name="李秘密", confidential=True,
-                       address="保密小区 8 栋", content="内部细节不公开")
+    t = world.signed(caller_phone="13912345678", caller_name="李秘密", confidential=True,
+                     address="保密小区 8 栋", content="内部细节不公开")
+    svc.reply(t.id, world.district_staff, t.version, "内部办理记录：约谈物业经理王某", public_text="已联系物业公司修复电梯。")
+    t = svc.review(t.id, world.dispatcher, fresh(t.id).version, accept=True)
     svc.record_callback(t.id, world.callback_agent, t.version, reached=True, resolution="resolved",
                         satisfaction="satisfied")
     resp = status(client, t.number, "5678")
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200 and "已办结" in html and "已联系物业公司修复电梯" in html
-    for secret in ("李秘密", "13912345678", "保密小区", "内部细节不公开", world.district_staff.display_name):
+    for secret in ("李秘密", "13912345678", "保密小区", "内部细节不公开", "内部办理记录", world.district_staff.display_name):
         assert secret not in html
 
 

@@ -47,7 +47,7 @@ def test_lead_unit_replies_and_ticket_waits_for_review(world):
     (row,) = r.new_rows(type(r.result))
     assert row["id"] == r.result.id
     assert (row["assignment_id"], row["unit_id"], row["author_id"]) == (a, world.district.id, world.district_staff.id)
-    assert row["result"] == REPLY_TEXT and row["public_text"] == REPLY_TEXT   # public text defaults to result
+    assert row["result"] == REPLY_TEXT and row["public_text"] == ""   # only text written for the public is public
     assert row["actions_taken"] == "现场查看" and row["contacted_citizen"] is True
     assert row["review_ok"] is None
     assert (r.event["action"], r.event["from_state"], r.event["to_state"]) == (
@@ -321,7 +321,7 @@ def test_reopen_sends_ticket_back_to_the_lead_unit_under_supervision_level_1(wor
     later(days=1)          # Tuesday 09:30
     now = NOW + timedelta(days=1)
     a = assignment_of(c.t, world.district).id
-    r = applied(c.t, lambda: svc.reopen(c.t, world.dispatcher, c.v, " 电梯仍未修好，请重新办理 "))
+    r = applied(c.t, lambda: svc.reopen(c.t, world.supervisor, c.v, " 电梯仍未修好，请重新办理 "))
     assert r.ticket["state"] is TicketState.REOPENED
     assert r.ticket["reopen_count"] == 1
     assert r.ticket["callback_due_at"] is None
@@ -335,7 +335,7 @@ def test_reopen_sends_ticket_back_to_the_lead_unit_under_supervision_level_1(wor
     assert (case_["level"], case_["state"], case_["reason"]) == (1, SupervisionState.OPEN, SupervisionReason.UNSATISFIED)
     case_due = datetime(2026, 12, 8, 9, 30)     # the case's own limit: 10 working days
     assert (case_["unit_id"], case_["opened_by_id"], case_["opened_at"], case_["due_at"]) == (
-        world.district.id, world.dispatcher.id, now, case_due)
+        world.district.id, world.supervisor.id, now, case_due)
     assert (r.event["action"], r.event["from_state"], r.event["to_state"]) == (
         EventAction.REOPEN, TicketState.UNSATISFIED, TicketState.REOPENED)
     assert r.event["note"] == "电梯仍未修好，请重新办理"
@@ -373,22 +373,24 @@ def test_second_unsatisfied_and_reopen_escalates_the_supervision_case_to_level_2
 REOPEN_REFUSALS = [
     case("operator_cannot_reopen", "unsatisfied",
          lambda c: svc.reopen(c.t, c.w.operator, c.v, "重办"), ROLE),
+    case("dispatcher_cannot_decide_on_an_unreasonable_request", "unsatisfied",
+         lambda c: svc.reopen(c.t, c.w.dispatcher, c.v, "重办"), ROLE),
     case("callback_agent_cannot_reopen", "unsatisfied",
          lambda c: svc.reopen(c.t, c.w.callback_agent, c.v, "重办"), ROLE),
     case("unit_cannot_reopen", "unsatisfied",
          lambda c: svc.reopen(c.t, c.w.district_staff, c.v, "重办"), ROLE),
     case("stale_version", "unsatisfied",
-         lambda c: svc.reopen(c.t, c.w.dispatcher, c.v - 1, "重办"), STALE),
+         lambda c: svc.reopen(c.t, c.w.supervisor, c.v - 1, "重办"), STALE),
     case("note_is_required", "unsatisfied",
-         lambda c: svc.reopen(c.t, c.w.dispatcher, c.v, ""), bad("note")),
+         lambda c: svc.reopen(c.t, c.w.supervisor, c.v, ""), bad("note")),
     case("not_before_callback", "reviewed",
-         lambda c: svc.reopen(c.t, c.w.dispatcher, c.v, "重办"), STATE),
+         lambda c: svc.reopen(c.t, c.w.supervisor, c.v, "重办"), STATE),
     case("not_twice", "reopened",
-         lambda c: svc.reopen(c.t, c.w.dispatcher, c.v, "重办"), STATE),
+         lambda c: svc.reopen(c.t, c.w.supervisor, c.v, "重办"), STATE),
     case("not_a_closed_ticket", "closed",
-         lambda c: svc.reopen(c.t, c.w.dispatcher, c.v, "重办"), STATE),
+         lambda c: svc.reopen(c.t, c.w.supervisor, c.v, "重办"), STATE),
     case("not_a_signed_ticket", "signed",
-         lambda c: svc.reopen(c.t, c.w.dispatcher, c.v, "重办"), STATE),
+         lambda c: svc.reopen(c.t, c.w.supervisor, c.v, "重办"), STATE),
 ]
 
 

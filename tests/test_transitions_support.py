@@ -292,7 +292,7 @@ def _unsatisfied(w):
 
 def _reopened(w):
     c = _unsatisfied(w)
-    svc.reopen(c.t, w.dispatcher, c.v, "市民反映电梯仍未修好，请重新办理")
+    svc.reopen(c.t, w.supervisor, c.v, "市民反映电梯仍未修好，请重新办理")
     return c
 
 

@@ -16,10 +16,12 @@ def load_user(user_id: str):
     return db.session.get(User, int(user_id))
 
 
-def _safe_next(target: str | None) -> str:
-    if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
+def safe_next(target: str | None, default: str | None = None) -> str:
+    """Only a path on this site (no scheme, host or protocol-relative //): no open redirect."""
+    if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//") \
+            and "\\" not in target:
         return target
-    return url_for("tickets.home")
+    return default or url_for("tickets.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -33,7 +35,7 @@ def login():
             form.password.errors.append("用户名或密码错误")
         else:
             login_user(user, remember=form.remember.data)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 
 

@@ -42,7 +42,9 @@ class StatusLookup(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client: Mapped[str] = mapped_column(sa.String(64))
+    number: Mapped[str] = mapped_column(sa.String(24), default="", server_default="")
     at: Mapped[datetime]
     found: Mapped[bool]
 
-    __table_args__ = (sa.Index("ix_status_lookups_client_at", "client", "at"),)
+    __table_args__ = (sa.Index("ix_status_lookups_client_at", "client", "at"),
+                      sa.Index("ix_status_lookups_number_at", "number", "at"))

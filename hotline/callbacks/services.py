@@ -50,11 +50,16 @@ class PublicStatus:
     reply: str | None
 
 
-def rate_limited(client: str) -> bool:
+def rate_limited(client: str, number: str = "") -> bool:
+    """Too many failed lookups from this client address, or for this ticket number (which
+    stops guessing one number's last four digits from many addresses)."""
     since = clock_now() - LOOKUP_WINDOW
-    n = db.session.scalar(sa.select(sa.func.count()).select_from(StatusLookup).where(
-        StatusLookup.client == client, StatusLookup.at >= since, StatusLookup.found.is_(False)))
-    return n >= LOOKUP_LIMIT
+    failed = sa.select(sa.func.count()).select_from(StatusLookup).where(
+        StatusLookup.at >= since, StatusLookup.found.is_(False))
+    if db.session.scalar(failed.where(StatusLookup.client == client)) >= LOOKUP_LIMIT:
+        return True
+    number = (number or "").strip()[:24]
+    return bool(number) and db.session.scalar(failed.where(StatusLookup.number == number)) >= LOOKUP_LIMIT
 
 
 def lookup_status(number: str, phone_tail: str, client: str) -> PublicStatus | None:
@@ -64,13 +69,14 @@ def lookup_status(number: str, phone_tail: str, client: str) -> PublicStatus | N
     ticket = db.session.scalars(sa.select(Ticket).where(Ticket.number == number)).first() if number else None
     ok = (ticket is not None and len(phone_tail) == 4 and phone_tail.isdigit()
           and hmac.compare_digest(ticket.caller_phone[-4:], phone_tail))
-    db.session.add(StatusLookup(client=client[:64], at=clock_now(), found=ok))
+    db.session.add(StatusLookup(client=client[:64], number=number[:24], at=clock_now(), found=ok))
     db.session.commit()
     if not ok:
         return None
     reply = db.session.scalars(sa.select(Reply).where(Reply.ticket_id == ticket.id, Reply.review_ok.is_(True))
                                .order_by(Reply.id.desc()).limit(1)).first()
-    text = ticket.direct_answer if ticket.direct_answer else (reply.public_text or reply.result) if reply else None
+    # Only text written for the public: the operator's direct answer or the unit's 公开答复.
+    text = ticket.direct_answer or (reply.public_text if reply and reply.public_text else None)
     top_category = ticket.category.full_name.split(" › ")[0]
     return PublicStatus(ticket.number, _public_state(ticket), ticket.created_at, ticket.closed_at, top_category, text)
 

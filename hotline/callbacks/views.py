@@ -36,7 +36,7 @@ def status():
     result, message, code = None, None, 200
     if form.validate_on_submit():
         client = request.remote_addr or "unknown"
-        if rate_limited(client):
+        if rate_limited(client, form.number.data):
             message, code = "查询过于频繁，请 10 分钟后再试", 429
         else:
             result = lookup_status(form.number.data, form.phone_tail.data, client)

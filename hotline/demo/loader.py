@@ -198,11 +198,15 @@ def _supervision_stories(users) -> None:
         staff = staff_of(c.unit_id)
         if staff is None:
             continue
-        if i == 0:  # re-handled, reviewed and accepted on site by the supervisor
+        if i == 0:  # re-handled, reviewed, called back satisfied, then accepted (验收销号)
             t = tickets[c.ticket_id]
-            svc.reply(t.id, staff, t.version, "已组织专班彻底整改，经现场复查问题已解决。", contacted_citizen=True)
+            svc.reply(t.id, staff, t.version, "已组织专班彻底整改，经现场复查问题已解决。", contacted_citizen=True,
+                      public_text="经整改，问题已解决。感谢您的监督。")
             svc.review(t.id, dispatcher, db.session.get(Ticket, t.id).version, accept=True)
-            sup.accept_case(c.id, supervisor, "督办人员现场核实整改到位，验收销号")
+            callback = next(u for u in users.values() if u.has_role(Role.CALLBACK_AGENT))
+            svc.record_callback(t.id, callback, db.session.get(Ticket, t.id).version, True, resolution="resolved",
+                                satisfaction="satisfied", citizen_words="这次彻底修好了")
+            sup.accept_case(c.id, supervisor, "经回访核实整改到位，验收销号")
         elif i == 1:
             sup.give_instruction(c.id, supervisor, "请单位主要负责同志亲自研究，本周内拿出解决方案")
         else:

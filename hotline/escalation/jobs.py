@@ -29,6 +29,9 @@ from hotline.extensions import db
 from hotline.tickets.models import Assignment, Ticket, TicketEvent
 
 OPEN = (AssignmentState.DISPATCHED.value, AssignmentState.SIGNED.value)
+#: A supervision case weighs on the unit only while the unit is handling the ticket; once
+#: it has replied, the case waits for review, callback and the supervisor's acceptance.
+UNIT_HANDLING = (TicketState.DISPATCHED, TicketState.SIGNED, TicketState.REOPENED)
 LEVEL_NAMES = {1: "单位主责", 2: "处室督导", 3: "委级统筹"}
 PROGRESS_PERIOD = timedelta(days=7)
 
@@ -178,8 +181,10 @@ def escalation(now: datetime | None = None) -> dict:
               sa.or_(Assignment.handle_due_at < now, sa.and_(unsigned, Assignment.sign_due_at < now)),
               sa.or_(Assignment.handle_due_at <= cutoff, sa.and_(unsigned, Assignment.sign_due_at <= cutoff)),
               "overdue", now, tokens)
+    handling = sa.exists(sa.select(Ticket.id).where(Ticket.id == SupervisionCase.ticket_id,
+                                                    Ticket.state.in_(UNIT_HANDLING)))
     _escalate("case", SupervisionCase, SupervisionCase.level, SupervisionCase.due_at,
-              SupervisionCase.state == SupervisionState.OPEN, SupervisionCase.due_at < now,
+              sa.and_(SupervisionCase.state == SupervisionState.OPEN, handling), SupervisionCase.due_at < now,
               SupervisionCase.due_at <= cutoff, "supervision_overdue", now, tokens)
     new = Escalation.run_token.in_(tokens)
     ev = (sa.select(Escalation.ticket_id, _text(EventAction.ESCALATE.value), Ticket.state, Ticket.state,
@@ -210,7 +215,9 @@ def supervision(now: datetime | None = None) -> dict:
     token = uuid.uuid4().hex
     cases = db.session.execute(sa.select(SupervisionCase.id, SupervisionCase.ticket_id, SupervisionCase.unit_id,
                                          SupervisionCase.opened_at)
-                               .where(SupervisionCase.state == SupervisionState.OPEN)).all()
+                               .join(Ticket, Ticket.id == SupervisionCase.ticket_id)
+                               .where(SupervisionCase.state == SupervisionState.OPEN,
+                                      Ticket.state.in_(UNIT_HANDLING))).all()
     for case_id, ticket_id, unit_id, opened_at in cases:
         weeks = int((now - opened_at) / PROGRESS_PERIOD)
         if weeks < 1:

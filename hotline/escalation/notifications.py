@@ -37,7 +37,7 @@ def mark_read(user: User, ids, now: datetime) -> int:
     stmt = (sa.update(Notification).where(visible_condition(user), Notification.read_at.is_(None))
             .values(read_at=now, read_by_id=user.id))
     if ids is not None:
-        stmt = stmt.where(Notification.id.in_([int(i) for i in ids]))
+        stmt = stmt.where(Notification.id.in_([int(i) for i in ids if str(i).isdigit()]))
     n = db.session.execute(stmt).rowcount
     db.session.commit()
     return n

@@ -131,7 +131,11 @@ def build_scheduler(app: Flask, holder: str) -> BlockingScheduler:
                       next_run_time=datetime.now(TZ))  # once at start-up: catch up after downtime
     if "weekly_report" in JOBS:
         def weekly():
-            run_job(app, "weekly_report", due_at=due_slot(clock_now(), 7 * 86400), holder=holder)
+            from hotline.reports.weekly import parse_week, previous_week
+
+            # one run per reported week: due at the Monday 08:00 after it
+            due = parse_week(previous_week(clock_now()))[1] + timedelta(hours=8)
+            run_job(app, "weekly_report", due_at=due, holder=holder)
         sched.add_job(weekly, CronTrigger(day_of_week="mon", hour=8, minute=0, timezone=TZ), id="weekly_report",
                       name="weekly_report", next_run_time=datetime.now(TZ))  # catch up a missed Monday
     return sched

@@ -10,11 +10,11 @@ import sqlalchemy as sa
 
 from hotline.auth.models import User
 from hotline.clock import now as clock_now
-from hotline.enums import Closure, EventAction, Role, SupervisionState, TicketState
+from hotline.enums import EventAction, Role, SupervisionState, TicketState
 from hotline.errors import DomainError, PermissionDenied, ValidationFailed
-from hotline.escalation.models import SupervisionCase, SupervisionProgress
+from hotline.escalation.models import Notification, SupervisionCase, SupervisionProgress
 from hotline.extensions import db
-from hotline.tickets.services import _finish, _lock_ticket, _record, _require_role, _text, transition
+from hotline.tickets.services import _lock_ticket, _record, _require_role, _text, transition
 
 
 def _case(case_id) -> SupervisionCase:
@@ -82,6 +82,8 @@ def give_instruction(case_id, actor: User, text: str) -> SupervisionCase:
     at = clock_now()
     case.instruction, case.instruction_at, case.instruction_by_id = text, at, actor.id
     case.instruction_seen_at = case.instruction_seen_by_id = None
+    db.session.add(Notification(unit_id=case.unit_id, ticket_id=ticket.id, kind="instruction", created_at=at,
+                                title=f"领导批示：工单 {ticket.number} 督办单有新的批示，请先阅读确认", body=text))
     _record(ticket, actor, EventAction.INSTRUCTION, ticket.state, note=text, at=at, payload={"case_id": case.id})
     return case
 
@@ -101,20 +103,16 @@ def acknowledge_instruction(case_id, actor: User) -> SupervisionCase:
 
 @transition
 def accept_case(case_id, actor: User, note: str) -> SupervisionCase:
-    """验收销号: the supervisor accepts the result and closes the case.
-
-    The ticket must be through its re-handling: closed by a satisfied callback, or
-    reviewed and waiting for callback, in which case the supervisor's acceptance closes
-    it too (督办验收办结, e.g. after checking on site)."""
+    """验收销号: the supervisor accepts the result and closes the case, once the ticket's
+    re-handling went through review and callback and the ticket is closed."""
     _require_role(actor, Role.SUPERVISOR)
     case, ticket = _locked_open_case(case_id, actor, own_unit=False)
     note = _text(note, "note", "验收意见")
-    if ticket.state not in (TicketState.CLOSED, TicketState.REVIEWED):
-        raise DomainError("CASE_NOT_READY", f"工单当前为「{ticket.state.label}」，办理完成并审核通过后才能验收销号")
+    if ticket.state is not TicketState.CLOSED:
+        raise DomainError("CASE_NOT_READY",
+                          f"工单当前为「{ticket.state.label}」，重新办理并经审核、回访办结后才能验收销号")
     at = clock_now()
     before = ticket.state
-    if ticket.state is TicketState.REVIEWED:
-        _finish(ticket, Closure.SUPERVISOR, at)
     case.state, case.closed_at, case.closed_by_id, case.close_note = SupervisionState.CLOSED, at, actor.id, note
     _record(ticket, actor, EventAction.ACCEPT_CASE, before, note=note, at=at,
             payload={"case_id": case.id, "level": case.level})

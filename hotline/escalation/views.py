@@ -40,7 +40,9 @@ def read():
     ids = request.form.getlist("id") or None
     n = mark_read(current_user, ids, clock_now())
     flash(f"已标记 {n} 条为已读", "success")
-    return redirect(request.form.get("next") or url_for("escalation.notifications"))
+    from hotline.auth.views import safe_next
+
+    return redirect(safe_next(request.form.get("next"), url_for("escalation.notifications")))
 
 
 # --- supervision pages ------------------------------------------------------------------

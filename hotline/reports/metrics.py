@@ -36,7 +36,7 @@ class Metric:
 
 
 LEAD = Assignment.role == AssignmentRole.LEAD
-COUNTED_CLOSURES = (Closure.SATISFIED, Closure.UNREACHABLE, Closure.SUPERVISOR, Closure.UNREASONABLE)
+COUNTED_CLOSURES = (Closure.SATISFIED, Closure.UNREACHABLE, Closure.UNREASONABLE)
 
 
 def _in(col, p: Period):
@@ -163,7 +163,7 @@ METRICS: dict[str, Metric] = {m.key: m for m in [
     Metric("received", "派件数", "本期派给该单位（主办）的工单数", received),
     Metric("should_sign", "应签收", "本期派件中已签收或已过签收期限的", should_sign),
     Metric("signed_on_time", "按时签收", "本期派件中在签收期限内签收的", signed_on_time),
-    Metric("closed", "办结数", "本期办结的工单（回访满意/基本满意、未联系上、督办验收、诉求不合理裁定）", closed),
+    Metric("closed", "办结数", "本期办结的工单（回访满意/基本满意、未联系上、诉求不合理裁定）", closed),
     Metric("closed_on_time", "按时办结", "本期办结且最后一次答复在办理期限内的", closed_on_time),
     Metric("closed_late", "超期办结", "本期办结但答复晚于办理期限的", closed_late),
     Metric("overdue_now", "超期未办结", "截至统计时点仍在办理且已过办理期限的", overdue_now),

@@ -58,15 +58,27 @@ def weekly_index():
                            suggested=request.args.get("week") or previous_week(clock_now()))
 
 
-def _stored(week: str) -> WeeklyReport:
+class _Live:
+    """A week still running: shown live, never stored (its snapshot comes after it ends)."""
+
+    def __init__(self, data):
+        self.data, self.week = data, data["week"]
+        self.start, self.end = datetime.fromisoformat(data["start"]), datetime.fromisoformat(data["end"])
+        self.as_of = self.generated_at = datetime.fromisoformat(data["as_of"])
+        self.live = True
+
+
+def _stored(week: str):
     try:
-        start, _ = parse_week(week)
+        start, end = parse_week(week)
     except DomainError:
         abort(404)
     row = db.session.scalars(sa.select(WeeklyReport).where(WeeklyReport.week == week_of(start))).first()
-    if row is None:
-        row = generate_weekly_report(week)  # on demand; stored like the Monday job's
-    return row
+    if row is not None:
+        return row
+    if clock_now() < end:
+        return _Live(build_weekly_report(week))
+    return generate_weekly_report(week)  # a finished week: stored like the Monday job's
 
 
 @bp.route("/weekly/<week>")
@@ -89,12 +101,31 @@ def _overdue_table(data: dict) -> tuple[list[str], list[list]]:
               o["level_name"]] for o in data["overdue"]])
 
 
+class _SafeWriter:
+    """CSV cells that a spreadsheet would run as formulas are quoted with a leading '."""
+
+    def __init__(self, writer):
+        self.w = writer
+
+    @staticmethod
+    def _cell(v):
+        return "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v
+
+    def writerow(self, row):
+        self.w.writerow([self._cell(v) for v in row])
+
+    def writerows(self, rows):
+        for r in rows:
+            self.writerow(r)
+
+
 @bp.route("/weekly/<week>.csv")
 def weekly_csv(week: str):
     row = _stored(week)
     buf = io.StringIO()
     buf.write("\ufeff")
     w = csv.writer(buf)
+    w = _SafeWriter(w)
     w.writerow([f"12345热线超期工单周报 {row.week}（{row.start:%Y-%m-%d} 至 {row.end - timedelta(days=1):%Y-%m-%d}）"])
     for header, rows in (_weekly_table(row.data), _overdue_table(row.data)):
         w.writerow([])
@@ -110,7 +141,7 @@ def weekly_xlsx(week: str):
 
     row = _stored(week)
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
     bold = book.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1})
     for title, (header, rows) in (("周报", _weekly_table(row.data)), ("超期工单", _overdue_table(row.data))):
         sheet = book.add_worksheet(title)

@@ -83,8 +83,11 @@ def overdue_list(as_of: datetime, limit: int = 2000) -> list[dict]:
 
 
 def generate_weekly_report(week: str, now: datetime | None = None, *, force: bool = False) -> WeeklyReport:
-    """Store the snapshot (once; `force` regenerates it)."""
+    """Store the snapshot of a finished week (once; `force` regenerates it)."""
     now = now or clock_now()
+    start, end = parse_week(week)
+    if now < end:
+        raise ValidationFailed(f"{week_of(start)} 尚未结束，周报快照须在该周结束后生成", field="week")
     data = build_weekly_report(week, now)
     row = db.session.scalars(sa.select(WeeklyReport).where(WeeklyReport.week == data["week"])).first()
     if row is not None and not force:

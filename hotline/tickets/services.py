@@ -119,6 +119,15 @@ def _actor_assignment(ticket: Ticket, actor: User, assignment_id=None, *,
     return mine[0]
 
 
+def _require_instruction_read(ticket: Ticket) -> None:
+    """A leader's instruction on the ticket's supervision case must be read first."""
+    unread = db.session.scalar(sa.select(SupervisionCase.id).where(
+        SupervisionCase.ticket_id == ticket.id, SupervisionCase.state == SupervisionState.OPEN,
+        SupervisionCase.instruction.is_not(None), SupervisionCase.instruction_seen_at.is_(None)))
+    if unread:
+        raise DomainError("INSTRUCTION_UNREAD", "该工单有领导批示，请先阅读并确认后再办理")
+
+
 def _require_assignment_state(assignment: Assignment, action: EventAction, *states: AssignmentState):
     if assignment.state not in states:
         raise DomainError(
@@ -410,6 +419,7 @@ def hand_down(ticket_id: int, actor: User, version, sub_unit_id, note: str = "",
     _require_assignment_state(assignment, EventAction.HAND_DOWN, AssignmentState.DISPATCHED, AssignmentState.SIGNED)
     if assignment.role is AssignmentRole.LEAD:
         _require_state(ticket, EventAction.HAND_DOWN, TicketState.DISPATCHED, *HANDLING_STATES)
+        _require_instruction_read(ticket)
     sub = db.session.get(Unit, int(sub_unit_id)) if sub_unit_id else None
     current = assignment.handler_unit or assignment.unit
     if (sub is None or not sub.active or sub.id in (assignment.unit_id, current.id)
@@ -553,6 +563,7 @@ def request_extension(ticket_id: int, actor: User, version, requested_due_at: da
     _require_assignment_state(assignment, EventAction.REQUEST_EXTENSION, AssignmentState.SIGNED)
     if assignment.role is AssignmentRole.LEAD:
         _require_state(ticket, EventAction.REQUEST_EXTENSION, *HANDLING_STATES)
+        _require_instruction_read(ticket)
     reason = _text(reason, "reason", "延期理由")
     if not isinstance(requested_due_at, datetime):
         raise ValidationFailed("请填写申请延期至的时间", field="requested_due_at")
@@ -609,6 +620,9 @@ def approve_extension(ticket_id: int, actor: User, version, request_id, note: st
     old = assignment.handle_due_at
     assignment.handle_due_at = new_due
     assignment.handle_warn_at = warn_at(assignment.handle_started_at or assignment.dispatched_at, new_due)
+    if new_due > at:  # a new deadline: not overdue, and escalation starts over from it
+        assignment.handle_overdue_at = None
+        assignment.escalation_level = 1
     assignment.extension_count += 1
     req.state = ExtensionState.APPROVED
     req.decided_by_id, req.decided_at, req.decision_note, req.new_due_at = actor.id, at, note, new_due
@@ -647,11 +661,7 @@ def reply(ticket_id: int, actor: User, version, result: str, actions_taken: str 
     _require_assignment_state(assignment, action, AssignmentState.SIGNED)
     if assignment.role is AssignmentRole.LEAD:
         _require_state(ticket, action, *HANDLING_STATES)
-        unread = db.session.scalar(sa.select(SupervisionCase.id).where(
-            SupervisionCase.ticket_id == ticket.id, SupervisionCase.state == SupervisionState.OPEN,
-            SupervisionCase.instruction.is_not(None), SupervisionCase.instruction_seen_at.is_(None)))
-        if unread:
-            raise DomainError("INSTRUCTION_UNREAD", "该工单有领导批示，请先阅读并确认后再反馈")
+        _require_instruction_read(ticket)
     result = _text(result, "result", "办理结果", max_len=10000)
     at = clock_now()
     row = Reply(ticket=ticket, assignment_id=assignment.id, unit_id=assignment.unit_id, author_id=actor.id,
@@ -659,7 +669,7 @@ def reply(ticket_id: int, actor: User, version, result: str, actions_taken: str 
                 actions_taken=_text(actions_taken, "actions_taken", "办理过程", required=False, max_len=10000),
                 contacted_citizen=bool(contacted_citizen),
                 contact_note=_text(contact_note, "contact_note", "联系情况", required=False),
-                public_text=_text(public_text, "public_text", "公开答复", required=False) or result)
+                public_text=_text(public_text, "public_text", "公开答复", required=False))
     db.session.add(row)
     before = ticket.state
     assignment.state = AssignmentState.REPLIED
@@ -774,7 +784,8 @@ def _reopen(ticket: Ticket, actor: User, note: str, at: datetime) -> Supervision
     case_due = calendar().add_working_days(at, current_app.config["SUPERVISION_DUE_WORKING_DAYS"]).at
     case_due = max(case_due, handle.at)
     if case is not None and case.state is SupervisionState.OPEN:
-        case.level = min(case.level + 1, 3)
+        if case.level < 3:
+            _escalate_case_again(case, ticket, at)
         case.due_at = case_due
     else:
         case = SupervisionCase(ticket_id=ticket.id, unit_id=lead.unit_id, reason=SupervisionReason.UNSATISFIED,
@@ -786,6 +797,22 @@ def _reopen(ticket: Ticket, actor: User, note: str, at: datetime) -> Supervision
             payload={"supervision_case_id": case.id, "level": case.level,
                      "handle_due_at": handle.at.isoformat(), "round": ticket.reopen_count})
     return case
+
+
+def _escalate_case_again(case: SupervisionCase, ticket: Ticket, at: datetime) -> None:
+    """A second 不满意 raises the open case one level, on record like the scheduler's steps."""
+    from hotline.escalation.models import Escalation, Notification
+
+    case.level += 1
+    unit = case.unit
+    target = unit.supervising_unit.id if case.level == 2 and unit.supervising_unit else \
+        db.session.scalar(sa.select(Unit.id).where(Unit.kind == UnitKind.CENTRE).order_by(Unit.id).limit(1))
+    db.session.add(Escalation(subject="case", subject_id=case.id, ticket_id=ticket.id, level=case.level,
+                              from_unit_id=unit.id, to_unit_id=target, reason="unsatisfied_again",
+                              due_at=case.due_at, created_at=at, run_token="reopen"))
+    for unit_id in {unit.id, target} - {None}:
+        db.session.add(Notification(unit_id=unit_id, ticket_id=ticket.id, kind="escalation", created_at=at,
+                                    title=f"升级督办：工单 {ticket.number} 再次回访不满意，督办升级"))
 
 
 def _flagged_callback(ticket: Ticket) -> Callback | None:
@@ -800,7 +827,7 @@ def reopen(ticket_id: int, actor: User, version, note: str) -> Ticket:
 
     A second 不满意 on a ticket escalates its supervision case one level (at most 3).
     """
-    _require_role(actor, Role.DISPATCHER, Role.SUPERVISOR)
+    _require_role(actor, Role.SUPERVISOR)
     ticket = _lock_ticket(ticket_id)
     _check_version(ticket, version)
     _require_state(ticket, EventAction.REOPEN, TicketState.UNSATISFIED)
