@@ -206,3 +206,33 @@ def test_jobs_cli_runs_as_if_at_a_given_time(app, world):
     assert runner.invoke(args=["jobs", "run", "nope"]).exit_code != 0
     listing = runner.invoke(args=["jobs", "list"]).output
     assert "deadline_watch" in listing and "escalation" in listing
+
+
+def test_supervision_and_callback_jobs_run_concurrently_record_once(app, world):
+    t = world.unsatisfied()
+    svc.reopen(t.id, world.supervisor, db.session.get(Ticket, t.id).version, "重办")
+    case = db.session.scalars(sa.select(SupervisionCase)).one()
+    r = world.reviewed()
+    at(max(case.opened_at + timedelta(days=7, hours=1), db.session.get(Ticket, r.id).callback_due_at + timedelta(hours=1)))
+    tid, rid = t.id, r.id
+    db.session.remove()
+    results = run_together(app, 2, lambda i: jobs.supervision() if i == 0 else jobs.callback_due())
+    results += run_together(app, 2, lambda i: jobs.supervision())
+    results += run_together(app, 2, lambda i: jobs.callback_due())
+    assert all(x[0] == "ok" for x in results), results
+    assert events(tid, EventAction.PROGRESS_URGE) == 1
+    assert events(rid, EventAction.CALLBACK_OVERDUE) == 1
+
+
+def test_weekly_report_job_runs_once_per_reported_week(app, world):
+    from hotline.escalation.scheduler import claim_run
+    from hotline.reports.weekly import parse_week, previous_week
+
+    for moment in (datetime(2026, 11, 28, 12), datetime(2026, 11, 29, 23), datetime(2026, 11, 30, 8)):
+        at(moment)  # Saturday, Sunday (start-ups) and the Monday 08:00 run
+    due_sat = parse_week(previous_week(datetime(2026, 11, 28, 12)))[1] + timedelta(hours=8)
+    due_mon = parse_week(previous_week(datetime(2026, 11, 30, 8)))[1] + timedelta(hours=8)
+    assert due_sat == datetime(2026, 11, 23, 8) and due_mon == datetime(2026, 11, 30, 8)
+    assert claim_run("weekly_report", due_sat, "a") is not None
+    assert claim_run("weekly_report", due_mon, "a") is not None  # Monday's run is not swallowed
+    assert claim_run("weekly_report", due_mon, "b") is None
