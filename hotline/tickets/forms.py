@@ -3,9 +3,10 @@ from flask_wtf.file import MultipleFileField
 from wtforms import (BooleanField, DateField, DateTimeLocalField, HiddenField, RadioField, SelectField,
                      SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import HiddenInput
 
 from hotline.forms import Form
-from hotline.enums import Closure, Resolution, ReturnReason, Satisfaction, TicketState
+from hotline.enums import Channel, Closure, RequestType, Resolution, ReturnReason, Satisfaction, TicketState
 
 REQ = "此项必填"
 
@@ -118,3 +119,39 @@ class SearchForm(Form):
     queue = HiddenField()
     sort = SelectField("排序", choices=[("created_desc", "受理时间（新→旧）"), ("created_asc", "受理时间（旧→新）"),
                                       ("updated_desc", "最近更新"), ("state", "状态")], validators=[Optional()])
+    # Filters the dashboard drills down with (search_tickets documents them).
+    request_type = SelectField("诉求类型", choices=[("", "全部")] + RequestType.choices(), validators=[Optional()])
+    channel = SelectField("渠道", choices=[("", "全部")] + Channel.choices(), validators=[Optional()])
+    district_id = SelectField("所属区县", coerce=lambda v: None if v in ("", None) else int(v),
+                              validators=[Optional()])
+    address = StringField("地址", widget=HiddenInput(), validators=[Optional(), Length(max=300)])
+    category_root = StringField("大类", widget=HiddenInput(), validators=[Optional(), Length(max=100)])
+    category_exact = StringField("仅本分类", widget=HiddenInput(), validators=[Optional()])
+    overdue_on = DateField("办理超期日", widget=HiddenInput(), validators=[Optional()])
+
+    def drilldown_filters(self) -> dict:
+        """The dashboard's extra filters, as keyword arguments of search_tickets."""
+        return dict(request_type=self.request_type.data or None, channel=self.channel.data or None,
+                    district_id=self.district_id.data, address=self.address.data or None,
+                    category_root=self.category_root.data or None,
+                    category_exact=self.category_exact.data == "1", overdue_on=self.overdue_on.data)
+
+    def filters(self) -> dict:
+        """Every filter of the form, as keyword arguments of search_tickets (for the export)."""
+        return dict(number=self.number.data, phone=self.phone.data, text=self.text.data,
+                    category_id=self.category_id.data, unit_id=self.unit_id.data, state=self.state.data or None,
+                    date_from=self.date_from.data, date_to=self.date_to.data,
+                    sort=self.sort.data or "created_desc", **self.drilldown_filters())
+
+    def drilldown_labels(self) -> list[str]:
+        """The hidden drill-down filters in words, so the list says why it is narrowed."""
+        labels = []
+        if self.category_root.data:
+            labels.append(f"大类：{self.category_root.data}")
+        if self.category_exact.data == "1" and self.category_id.data:
+            labels.append("仅本分类（不含下级分类）")
+        if self.address.data:
+            labels.append(f"地址：{self.address.data}")
+        if self.overdue_on.data:
+            labels.append(f"主办单位办理时限于 {self.overdue_on.data:%Y-%m-%d} 到期而未按时反馈")
+        return labels

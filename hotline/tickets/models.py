@@ -76,6 +76,9 @@ class Ticket(db.Model):
     __table_args__ = (
         sa.Index("ix_tickets_state_lead_unit", "state", "lead_unit_id"),
         sa.Index("ix_tickets_phone_created", "caller_phone", "created_at"),
+        # Covers the dashboard's GROUP BYs over a period (hotline/reports/dashboard.py):
+        # an index-only scan instead of reading the wide rows.
+        sa.Index("ix_tickets_dashboard", "created_at", "request_type", "channel", "category_id", "district_id", "id"),
     )
 
     def active_assignments(self) -> list[Assignment]:

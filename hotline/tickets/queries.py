@@ -61,11 +61,12 @@ def earlier_tickets(ticket: Ticket, limit: int = 20) -> list[Ticket]:
 
 
 # --- queues -----------------------------------------------------------------------------
-from datetime import timedelta  # noqa: E402
+from datetime import datetime, timedelta  # noqa: E402
 
 from hotline.clock import now as clock_now  # noqa: E402
 from hotline.enums import (AssignmentState, ExtensionState, ReturnDecision, SupervisionState,  # noqa: E402
                            TicketState)
+from hotline.enums import OPEN_ASSIGNMENT_STATES, AssignmentRole, Channel, RequestType  # noqa: E402
 from hotline.escalation.models import SupervisionCase  # noqa: E402
 from hotline.tickets.models import ExtensionRequest, TicketReturn  # noqa: E402
 
@@ -159,8 +160,26 @@ SORTS = {
 }
 
 
+def missed_handle_deadline(now):
+    """Lead assignments (主办) whose handle deadline (办理时限) has passed without a reply in
+    time: still open after it, or replied after it. The dashboard's overdue trend counts
+    these by the day of the deadline; `search_tickets(overdue_on=day)` lists them."""
+    return sa.and_(Assignment.role == AssignmentRole.LEAD, Assignment.active.is_(True),
+                   Assignment.handle_due_at < now,
+                   sa.or_(Assignment.state.in_(OPEN_ASSIGNMENT_STATES),
+                          Assignment.replied_at > Assignment.handle_due_at))
+
+
 def search_tickets(user: User, *, number=None, phone=None, text=None, category_id=None, unit_id=None,
-                   state=None, date_from=None, date_to=None, queue=None, sort="created_desc"):
+                   state=None, date_from=None, date_to=None, queue=None, sort="created_desc",
+                   request_type=None, channel=None, district_id=None, address=None, category_root=None,
+                   category_exact=False, overdue_on=None):
+    """The ticket list behind the search page, the CSV export and every dashboard figure.
+
+    The later keyword filters serve the dashboard's drill-down: `district_id=0` means no
+    district; `category_exact` drops the subcategories of `category_id`; `category_root`
+    is a top-level category name; `overdue_on` a day on which a lead unit's handle
+    deadline was missed (see missed_handle_deadline)."""
     from hotline.admin.models import Category
 
     stmt = visible_tickets(user)
@@ -177,7 +196,9 @@ def search_tickets(user: User, *, number=None, phone=None, text=None, category_i
                                      Ticket.address.ilike(f"%{word}%")))
     if category_id:
         cat = db.session.get(Category, int(category_id))
-        if cat is not None:
+        if cat is not None and category_exact:
+            stmt = stmt.where(Ticket.category_id == cat.id)
+        elif cat is not None:
             sub = sa.select(Category.id).where(sa.or_(Category.id == cat.id,
                                                       Category.full_name.startswith(cat.full_name + " › ")))
             stmt = stmt.where(Ticket.category_id.in_(sub))
@@ -194,5 +215,23 @@ def search_tickets(user: User, *, number=None, phone=None, text=None, category_i
         stmt = stmt.where(Ticket.created_at < date_to + timedelta(days=1))
     if queue:
         stmt = stmt.where(queue_condition(user, queue))
+    if request_type:
+        stmt = stmt.where(Ticket.request_type == RequestType(request_type))
+    if channel:
+        stmt = stmt.where(Ticket.channel == Channel(channel))
+    if district_id is not None and district_id != "":
+        district = int(district_id)
+        stmt = stmt.where(Ticket.district_id.is_(None) if district == 0 else Ticket.district_id == district)
+    if address:
+        stmt = stmt.where(Ticket.address == address)
+    if category_root:
+        root = category_root.strip()
+        stmt = stmt.where(Ticket.category_id.in_(sa.select(Category.id).where(
+            sa.or_(Category.full_name == root, Category.full_name.startswith(root + " › ")))))
+    if overdue_on:
+        day = datetime.combine(overdue_on, datetime.min.time())
+        stmt = stmt.where(sa.exists(sa.select(Assignment.id).where(
+            Assignment.ticket_id == Ticket.id, missed_handle_deadline(clock_now()),
+            Assignment.handle_due_at >= day, Assignment.handle_due_at < day + timedelta(days=1))))
     stmt = stmt.options(joinedload(Ticket.lead_unit), selectinload(Ticket.assignments))
     return stmt.order_by(SORTS.get(sort, SORTS["created_desc"]))

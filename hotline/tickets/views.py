@@ -37,6 +37,12 @@ def category_choices():
     return [(c.id, c.full_name) for c in cats]
 
 
+def district_choices():
+    """Every district (inactive ones too: old tickets keep theirs), plus "none given" (0)."""
+    units = db.session.scalars(sa.select(Unit).where(Unit.kind == UnitKind.DISTRICT).order_by(Unit.path))
+    return [(0, "未填写区县")] + [(u.id, u.name) for u in units]
+
+
 # --- home and lists -------------------------------------------------------------------
 @bp.route("/")
 @login_required
@@ -52,6 +58,7 @@ def search():
     form = SearchForm(request.args)
     form.category_id.choices = [("", "全部")] + category_choices()
     form.unit_id.choices = [("", "全部")] + unit_choices()
+    form.district_id.choices = [("", "全部")] + district_choices()
     queue = request.args.get("queue") or None
     if queue not in QUEUES:
         queue = None
@@ -61,7 +68,8 @@ def search():
         stmt = search_tickets(current_user, number=form.number.data, phone=form.phone.data, text=form.text.data,
                               category_id=form.category_id.data, unit_id=form.unit_id.data,
                               state=form.state.data or None, date_from=form.date_from.data,
-                              date_to=form.date_to.data, queue=queue, sort=form.sort.data or "created_desc")
+                              date_to=form.date_to.data, queue=queue, sort=form.sort.data or "created_desc",
+                              **form.drilldown_filters())
     else:
         stmt = search_tickets(current_user, queue=queue)
     pagination = db.paginate(stmt, page=page, per_page=current_app.config["TICKETS_PER_PAGE"], error_out=False,
