@@ -448,3 +448,59 @@ def test_first_time_caller_is_said_so(world, client):
     login(client, "operator")
     _, html = page(client, "/intake/caller?phone=13000000009")
     assert "首次来电" in html
+
+
+def test_unit_does_not_see_the_callers_confidential_or_other_units_tickets(world, client):
+    secret = world.dispatched(lead=world.housing, caller_phone="13811112222", confidential=True, title="举报违建")
+    other = world.dispatched(lead=world.water, caller_phone="13811112222", title="停水")
+    mine = world.dispatched(caller_phone="13811112222", title="路灯")
+    login(client, "d1staff")
+    _, html = page(client, f"/tickets/{mine.id}")
+    assert secret.number not in html and other.number not in html
+
+
+def test_intake_attachments_of_confidential_ticket_stay_with_the_centre(world, client):
+    login(client, "operator")
+    _, html = page(client, "/intake/new")
+    data = intake_data(html, world, confidential="y")
+    data["attachments"] = (io.BytesIO(b"ID3 recording"), "录音.mp3")
+    assert client.post("/intake/new", data=data, content_type="multipart/form-data").status_code == 302
+    att = db.session.scalars(sa.select(Attachment)).one()
+    t = db.session.get(Ticket, att.ticket_id)
+    svc.dispatch(t.id, world.dispatcher, t.version, world.district.id)
+    unit = client.application.test_client()
+    login(unit, "d1staff")
+    assert "录音.mp3" not in page(unit, f"/tickets/{t.id}")[1]
+    assert unit.get(f"/attachments/{att.id}").status_code == 403
+
+
+def test_failed_reply_keeps_no_attachment_files_or_rows(world, client):
+    import os
+
+    from hotline.tickets.attachments import storage_dir
+
+    t = world.signed()
+    login(client, "d1staff")
+    before = set(os.listdir(storage_dir()))
+    resp = post_action(client, t.id, "reply", version=t.version - 1, result="结果",
+                       attachments=(io.BytesIO(b"\x89PNG..."), "photo.png"))
+    assert resp.status_code == 409
+    assert count(Attachment) == 0 and set(os.listdir(storage_dir())) == before
+
+
+def test_hand_down_post_by_someone_who_may_not_is_refused_cleanly(world, client):
+    t = world.signed()
+    login(client, "d2staff")
+    _, html = page(client, "/")
+    resp = client.post(f"/tickets/{t.id}/hand_down", data={"hand_down-csrf_token": csrf_token(html),
+                                                            "hand_down-version": str(t.version),
+                                                            "hand_down-sub_unit_id": str(world.street.id)})
+    assert resp.status_code in (400, 403)
+    assert fresh(t.id).lead_assignment.handler_unit_id is None
+
+
+def test_operator_answers_a_pending_ticket_from_its_page(world, client):
+    t = world.record()
+    login(client, "operator")
+    assert post_action(client, t.id, "answer", answer="已告知办理流程。").status_code == 302
+    assert fresh(t.id).closure is Closure.ANSWERED

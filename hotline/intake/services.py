@@ -40,7 +40,7 @@ def likely_duplicates(phone: str, address: str, category_id, exclude_id=None, li
 def search_articles(query: str, limit: int = 20) -> list[KnowledgeArticle]:
     stmt = sa.select(KnowledgeArticle).where(KnowledgeArticle.active.is_(True))
     for word in (query or "").split()[:5]:
-        like = f"%{word}%"
-        stmt = stmt.where(sa.or_(KnowledgeArticle.title.ilike(like), KnowledgeArticle.body.ilike(like),
-                                 KnowledgeArticle.keywords.ilike(like)))
+        stmt = stmt.where(sa.or_(KnowledgeArticle.title.icontains(word, autoescape=True),
+                                 KnowledgeArticle.body.icontains(word, autoescape=True),
+                                 KnowledgeArticle.keywords.icontains(word, autoescape=True)))
     return list(db.session.scalars(stmt.order_by(KnowledgeArticle.times_used.desc(), KnowledgeArticle.id).limit(limit)))

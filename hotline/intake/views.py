@@ -10,7 +10,7 @@ from hotline.extensions import db
 from hotline.intake.forms import IntakeForm
 from hotline.intake.services import caller_history, likely_duplicates, search_articles
 from hotline.tickets import services as svc
-from hotline.tickets.attachments import check_files, store_files
+from hotline.tickets.attachments import check_files, discard, stage_files
 from hotline.tickets.models import Ticket
 from hotline.tickets.views import category_choices
 
@@ -52,12 +52,14 @@ def new():
         try:
             if answering and not (form.answer.data or "").strip():
                 raise ValidationFailed("直接答复时请填写答复内容", field="answer")
-            files = check_files(form.attachments.data)
-            ticket = svc.record_ticket(current_user._get_current_object(), draft,
-                                       answer=form.answer.data if answering else None,
-                                       kb_article_id=form.kb_article_id.data or None)
-            if files:
-                store_files(ticket, files, current_user._get_current_object())
+            staged = stage_files(check_files(form.attachments.data))
+            try:
+                ticket = svc.record_ticket(current_user._get_current_object(), draft,
+                                           answer=form.answer.data if answering else None,
+                                           kb_article_id=form.kb_article_id.data or None, attachments=staged)
+            except BaseException:
+                discard(staged)
+                raise
         except DomainError as err:
             field = getattr(form, err.details.get("field") or "", None)
             if field is not None:

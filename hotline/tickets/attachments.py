@@ -5,15 +5,14 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
+from dataclasses import dataclass
 
 from flask import current_app
 from werkzeug.datastructures import FileStorage
 
 from hotline.auth.models import User
-from hotline.clock import now as clock_now
 from hotline.errors import ValidationFailed
-from hotline.extensions import db
-from hotline.tickets.models import Attachment, Ticket
+from hotline.tickets.models import Attachment
 
 ALLOWED = {
     "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif",
@@ -60,9 +59,22 @@ def storage_dir() -> str:
     return path
 
 
-def store_files(ticket: Ticket, files: list[FileStorage], user: User, reply_id: int | None = None) -> list[Attachment]:
-    """Write checked files to disk and record them; commits."""
-    rows, written = [], []
+@dataclass
+class Staged:
+    """A checked file already written to disk, waiting for its row in the same
+    transaction as the ticket or reply it belongs to."""
+
+    filename: str
+    stored_name: str
+    content_type: str
+    size: int
+    sha256: str
+    path: str
+
+
+def stage_files(files: list[FileStorage]) -> list[Staged]:
+    """Write checked files to disk; the caller discards them if its transaction fails."""
+    staged: list[Staged] = []
     try:
         for f in files:
             data = f.stream.read()
@@ -70,24 +82,26 @@ def store_files(ticket: Ticket, files: list[FileStorage], user: User, reply_id: 
             path = os.path.join(storage_dir(), stored)
             with open(path, "wb") as out:
                 out.write(data)
-            written.append(path)
             name = os.path.basename(f.filename.replace("\\", "/"))[:255]
-            row = Attachment(ticket_id=ticket.id, reply_id=reply_id, filename=name, stored_name=stored,
-                             content_type=ALLOWED[_ext(name)], size=len(data),
-                             sha256=hashlib.sha256(data).hexdigest(), uploaded_by_id=user.id,
-                             uploaded_at=clock_now())
-            db.session.add(row)
-            rows.append(row)
-        db.session.commit()
+            staged.append(Staged(name, stored, ALLOWED[_ext(name)], len(data), hashlib.sha256(data).hexdigest(), path))
     except BaseException:
-        db.session.rollback()
-        for path in written:
-            try:
-                os.remove(path)
-            except OSError:
-                pass
+        discard(staged)
         raise
-    return rows
+    return staged
+
+
+def discard(staged: list[Staged]) -> None:
+    for s in staged:
+        try:
+            os.remove(s.path)
+        except OSError:
+            pass
+
+
+def attachment_rows(ticket_id: int, staged: list[Staged], user: User, at, reply_id: int | None = None):
+    return [Attachment(ticket_id=ticket_id, reply_id=reply_id, filename=s.filename, stored_name=s.stored_name,
+                       content_type=s.content_type, size=s.size, sha256=s.sha256, uploaded_by_id=user.id,
+                       uploaded_at=at) for s in staged]
 
 
 def attachment_path(att: Attachment) -> str:

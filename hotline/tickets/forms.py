@@ -89,6 +89,11 @@ class ReopenForm(ActionForm):
     note = TextAreaField("重办要求", validators=[DataRequired("请填写重办要求"), Length(max=2000)])
 
 
+class AnswerForm(ActionForm):
+    answer = TextAreaField("直接答复内容", validators=[DataRequired("请填写答复内容"), Length(max=4000)])
+    kb_article_id = HiddenField()
+
+
 class ConfirmUnreasonableForm(ActionForm):
     note = TextAreaField("裁定理由", validators=[DataRequired("请填写裁定理由"), Length(max=2000)])
 

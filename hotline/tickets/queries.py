@@ -54,10 +54,12 @@ def get_visible_ticket(user: User, ticket_id: int) -> Ticket:
     return ticket
 
 
-def earlier_tickets(ticket: Ticket, limit: int = 20) -> list[Ticket]:
-    return list(db.session.scalars(
-        sa.select(Ticket).where(Ticket.caller_phone == ticket.caller_phone, Ticket.id != ticket.id)
-        .order_by(Ticket.created_at.desc()).limit(limit)))
+def earlier_tickets(user: User, ticket: Ticket, limit: int = 20) -> list[Ticket]:
+    """The caller's other tickets that this user may see (never confidential ones for units)."""
+    stmt = visible_tickets(user).where(Ticket.caller_phone == ticket.caller_phone, Ticket.id != ticket.id)
+    if not sees_all(user):
+        stmt = stmt.where(Ticket.confidential.is_(False))
+    return list(db.session.scalars(stmt.order_by(Ticket.created_at.desc()).limit(limit)))
 
 
 # --- queues -----------------------------------------------------------------------------
@@ -192,8 +194,9 @@ def search_tickets(user: User, *, number=None, phone=None, text=None, category_i
             stmt = stmt.where(Ticket.confidential.is_(False))
     if text:
         for word in text.split()[:5]:
-            stmt = stmt.where(sa.or_(Ticket.title.ilike(f"%{word}%"), Ticket.content.ilike(f"%{word}%"),
-                                     Ticket.address.ilike(f"%{word}%")))
+            stmt = stmt.where(sa.or_(Ticket.title.icontains(word, autoescape=True),
+                                     Ticket.content.icontains(word, autoescape=True),
+                                     Ticket.address.icontains(word, autoescape=True)))
     if category_id:
         cat = db.session.get(Category, int(category_id))
         if cat is not None and category_exact:

@@ -308,7 +308,7 @@ def _validate_draft(draft: dict) -> dict:
 
 @transition
 def record_ticket(actor: User, draft: dict, *, answer: str | None = None, kb_article_id=None,
-                  auto_dispatch: bool = True) -> Ticket:
+                  auto_dispatch: bool = True, attachments=()) -> Ticket:
     """受理: record a citizen's request.
 
     With `answer` the operator answered on the call (直接答复) and the ticket closes in the
@@ -325,6 +325,7 @@ def record_ticket(actor: User, draft: dict, *, answer: str | None = None, kb_art
     db.session.add(ticket)
     _record(ticket, actor, EventAction.RECORD, None, at=at)
     db.session.flush()
+    _attach(ticket.id, attachments, actor, at)
     if answer is not None:
         _answer(ticket, actor, answer, kb_article_id, at)
     elif auto_dispatch:
@@ -335,6 +336,14 @@ def record_ticket(actor: User, draft: dict, *, answer: str | None = None, kb_art
             _dispatch(ticket, actor, suggestion.lead, suggestion.co_units, at,
                       note=suggestion.explanation, extra={"auto": True, "rule_id": suggestion.rule.id})
     return ticket
+
+
+def _attach(ticket_id: int, staged, actor: User, at: datetime, reply_id: int | None = None) -> None:
+    """Rows for files staged on disk, in the same transaction as their ticket or reply."""
+    if staged:
+        from hotline.tickets.attachments import attachment_rows
+
+        db.session.add_all(attachment_rows(ticket_id, list(staged), actor, at, reply_id))
 
 
 def _answer(ticket: Ticket, actor: User, answer: str, kb_article_id, at: datetime) -> None:
@@ -651,7 +660,7 @@ def refuse_extension(ticket_id: int, actor: User, version, request_id, note: str
 @transition
 def reply(ticket_id: int, actor: User, version, result: str, actions_taken: str = "",
           contacted_citizen: bool = False, contact_note: str = "", public_text: str = "",
-          assignment_id=None) -> Reply:
+          assignment_id=None, attachments=()) -> Reply:
     """办结反馈: the lead unit replies to the centre; a co-unit replies to the lead unit."""
     _require_role(actor, Role.UNIT_STAFF)
     ticket = _lock_ticket(ticket_id)
@@ -681,6 +690,7 @@ def reply(ticket_id: int, actor: User, version, result: str, actions_taken: str 
         payload["co_replied"] = [a.unit.name for a in cos if a.state is AssignmentState.REPLIED]
         payload["co_pending"] = [a.unit.name for a in cos if a.state is not AssignmentState.REPLIED]
     db.session.flush()
+    _attach(ticket.id, attachments, actor, at, reply_id=row.id)
     payload["reply_id"] = row.id
     _record(ticket, actor, action, before, note=result, assignment=assignment, at=at, payload=payload)
     return row

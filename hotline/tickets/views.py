@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
 from hotline.admin.models import Category, Unit
@@ -11,8 +11,8 @@ from hotline.errors import DomainError, StaleVersion
 from hotline.extensions import db
 from hotline.routing.services import suggest
 from hotline.tickets import services as svc
-from hotline.tickets.attachments import attachment_path, check_files, store_files
-from hotline.tickets.forms import (CallbackForm, CloseForm, ConfirmUnreasonableForm, DispatchForm, ExtensionDecisionForm,
+from hotline.tickets.attachments import attachment_path, check_files, discard, stage_files
+from hotline.tickets.forms import (AnswerForm, CallbackForm, CloseForm, ConfirmUnreasonableForm, DispatchForm, ExtensionDecisionForm,
                                    ExtensionRequestForm, HandDownForm, MergeForm, OverruleForm, RedispatchForm,
                                    ReopenForm, ReplyForm, ReturnForm, ReviewForm, SearchForm, SignForm)
 from hotline.tickets.models import Attachment, Reply, Ticket, TicketReturn
@@ -85,12 +85,14 @@ FORMS = {
     "hand_down": HandDownForm, "return": ReturnForm, "extension": ExtensionRequestForm,
     "decide_extension": ExtensionDecisionForm, "reply": ReplyForm, "review": ReviewForm,
     "callback": CallbackForm, "reopen": ReopenForm, "merge": MergeForm, "close": CloseForm,
-    "confirm_unreasonable": ConfirmUnreasonableForm,
+    "confirm_unreasonable": ConfirmUnreasonableForm, "answer": AnswerForm,
 }
 
 
 def _prepare(form, key: str, ticket: Ticket, context) -> None:
     """Choices and defaults that depend on the ticket."""
+    if key == "hand_down":
+        form.sub_unit_id.choices = []  # filled below when the user may hand down
     if key in ("dispatch", "redispatch"):
         units = unit_choices()
         form.lead_unit_id.choices = [(0, "请选择主办单位")] + units
@@ -138,6 +140,8 @@ def render_ticket(ticket: Ticket, *, posted=None, error: str | None = None, stat
         sa.select(TicketReturn).where(TicketReturn.ticket_id == ticket.id).order_by(TicketReturn.id)).all()
     attachments = db.session.scalars(
         sa.select(Attachment).where(Attachment.ticket_id == ticket.id).order_by(Attachment.id)).all()
+    if not can_see_caller(current_user, ticket):
+        attachments = [a for a in attachments if a.reply_id is not None]
     show_caller = can_see_caller(current_user, ticket)
     duplicates = []
     if "merge" in actions:
@@ -157,7 +161,7 @@ def render_ticket(ticket: Ticket, *, posted=None, error: str | None = None, stat
                   and r.unit_id != getattr(ticket.lead_unit, "id", None)]
     return render_template(
         "tickets/detail.html", ticket=ticket, replies=replies, returns=all_returns, attachments=attachments,
-        show_caller=show_caller, earlier=earlier_tickets(ticket) if show_caller else [],
+        show_caller=show_caller, earlier=earlier_tickets(current_user, ticket) if show_caller else [],
         actions=actions, forms=forms, pending_extensions=extensions, pending_returns=returns,
         error=error, error_action=posted[0] if posted else None, duplicates=duplicates, co_replies=co_replies,
         callbacks=callbacks, case=case,
@@ -203,11 +207,13 @@ def _run(key: str, ticket: Ticket, form) -> str:
         svc.refuse_extension(tid, u, v, form.request_id.data, form.note.data)
         return "已拒绝延期"
     if key == "reply":
-        files = check_files(form.attachments.data)
-        row = svc.reply(tid, u, v, form.result.data, form.actions_taken.data, form.contacted_citizen.data,
-                        form.contact_note.data, form.public_text.data, aid)
-        if files:
-            store_files(ticket, files, u, reply_id=row.id)
+        staged = stage_files(check_files(form.attachments.data))
+        try:
+            svc.reply(tid, u, v, form.result.data, form.actions_taken.data, form.contacted_citizen.data,
+                      form.contact_note.data, form.public_text.data, aid, attachments=staged)
+        except BaseException:
+            discard(staged)
+            raise
         return "办理结果已反馈"
     if key == "review":
         svc.review(tid, u, v, form.decision.data == "accept", form.note.data)
@@ -221,6 +227,9 @@ def _run(key: str, ticket: Ticket, form) -> str:
     if key == "reopen":
         svc.reopen(tid, u, v, form.note.data)
         return "已重办，并立督办单"
+    if key == "answer":
+        svc.answer_directly(tid, u, v, form.answer.data, form.kb_article_id.data or None)
+        return "已直接答复办结"
     if key == "confirm_unreasonable":
         svc.confirm_unreasonable(tid, u, v, form.note.data)
         return "已裁定诉求不合理并办结，不计入单位满意度"
@@ -283,7 +292,9 @@ def attachment(attachment_id: int):
     att = db.session.get(Attachment, attachment_id)
     if att is None:
         return render_template("error.html", code="NOT_FOUND", message="附件不存在"), 404
-    get_visible_ticket(current_user, att.ticket_id)  # same 404 when not the user's to see
+    ticket = get_visible_ticket(current_user, att.ticket_id)  # same refusal when not the user's to see
+    if att.reply_id is None and not can_see_caller(current_user, ticket):
+        abort(403)  # what the caller sent in (photos, recordings) stays with the centre on confidential tickets
     return send_file(attachment_path(att), mimetype=att.content_type, as_attachment=True,
                      download_name=att.filename)
 
