@@ -160,6 +160,14 @@ def _zipf_weights(n: int, s: float = 1.0) -> list[float]:
     return [1 / (i + 1) ** s for i in range(n)]
 
 
+def _weekdays_between(start: datetime, end: datetime) -> int:
+    """Whole Monday-Friday days from start to end (synthetic data: holidays ignored)."""
+    days = max((end.date() - start.date()).days, 0)
+    weeks, rest = divmod(days, 7)
+    extra = sum(1 for i in range(1, rest + 1) if (start.weekday() + i) % 7 < 5)
+    return weeks * 5 + extra
+
+
 def realistic_history(n: int, districts, handlers, leaves, users, *, end: datetime, days: int = 365, seed: int = 7,
                       batch: int = 5000, echo=print):
     """`n` tickets over the `days` before `end`, with their lead assignments, replies and
@@ -237,6 +245,7 @@ def realistic_history(n: int, districts, handlers, leaves, users, *, end: dateti
                 t["state"], a["state"] = TicketState.SIGNED.value, AssignmentState.SIGNED.value
                 continue
             a["replied_at"] = replied
+            a["reply_working_days"] = _weekdays_between(dispatched, replied)
             replies.append(dict(ticket_id=tid, assignment_id=aid, unit_id=unit.id, author_id=author,
                                 created_at=replied, result="已办理。", actions_taken="",
                                 contacted_citizen=rng.random() < 0.9,
@@ -268,6 +277,7 @@ def realistic_history(n: int, districts, handlers, leaves, users, *, end: dateti
                     t["state"], a["state"] = TicketState.REOPENED.value, AssignmentState.SIGNED.value
                     continue
                 a["replied_at"] = redone
+                a["reply_working_days"] = _weekdays_between(dispatched, redone)
                 recalled = redone + timedelta(hours=rng.uniform(20, 50))
                 if recalled > end:
                     t["state"], a["state"] = TicketState.REPLIED.value, AssignmentState.REPLIED.value

@@ -48,12 +48,16 @@ def rolled_up(own: dict[int, int], nodes: list[UnitNode]) -> dict[int, int]:
     return total
 
 
-def counts_by_family(family: str, keys: list[str], period: Period) -> dict[str, dict[int, int]]:
-    """The figures of one family in one scan: COUNT(*) FILTER (WHERE extra) per figure."""
+def counts_by_family(family: str, keys: list[str], period: Period,
+                     aggregates: dict | None = None) -> dict[str, dict[int, int]]:
+    """The figures of one family in one scan: COUNT(*) FILTER (WHERE extra) per figure,
+    plus any other `aggregates` {name: SQL aggregate} over the same rows."""
+    aggregates = aggregates or {}
     base = FAMILIES[family](period)
     unit_col = base.selected_columns[0]
     cols = [sa.func.count().filter(METRICS[k].extra(period)) if METRICS[k].extra is not None else sa.func.count()
-            for k in keys]
+            for k in keys] + list(aggregates.values())
+    keys = list(keys) + list(aggregates)
     out: dict[str, dict[int, int]] = {k: {} for k in keys}
     for row in db.session.execute(base.with_only_columns(unit_col, *cols).group_by(unit_col)):
         if row[0] is None:
@@ -64,15 +68,20 @@ def counts_by_family(family: str, keys: list[str], period: Period) -> dict[str, 
     return out
 
 
-def figures(keys, period: Period, nodes: list[UnitNode] | None = None) -> tuple[dict, dict]:
-    """({key: {unit_id: own}}, {key: {unit_id: rolled up}})."""
+def figures(keys, period: Period, nodes: list[UnitNode] | None = None,
+            aggregates: dict[str, dict] | None = None) -> tuple[dict, dict]:
+    """({key: {unit_id: own}}, {key: {unit_id: rolled up}}); `aggregates` adds
+    {family: {name: SQL aggregate}} computed in that family's scan."""
     nodes = nodes if nodes is not None else unit_nodes()
+    aggregates = aggregates or {}
     by_family: dict[str, list[str]] = {}
     for k in keys:
         by_family.setdefault(METRICS[k].family, []).append(k)
+    for family in aggregates:
+        by_family.setdefault(family, [])
     own: dict[str, dict[int, int]] = {}
     for family, fkeys in by_family.items():
-        own.update(counts_by_family(family, fkeys, period))
+        own.update(counts_by_family(family, fkeys, period, aggregates.get(family)))
     return own, {k: rolled_up(v, nodes) for k, v in own.items()}
 
 

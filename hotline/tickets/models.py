@@ -133,6 +133,9 @@ class Assignment(db.Model):
     signed_at: Mapped[datetime | None]
     signed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     replied_at: Mapped[datetime | None]
+    #: Whole working days from dispatch to the latest reply, fixed when the unit replies
+    #: (the reports average it without running the calendar over every ticket).
+    reply_working_days: Mapped[int | None]
     extension_count: Mapped[int] = mapped_column(default=0)
 
     ticket: Mapped[Ticket] = relationship(back_populates="assignments")

@@ -683,6 +683,7 @@ def reply(ticket_id: int, actor: User, version, result: str, actions_taken: str 
     before = ticket.state
     assignment.state = AssignmentState.REPLIED
     assignment.replied_at = at
+    assignment.reply_working_days = calendar().working_days_between(assignment.dispatched_at, at)
     payload = {"unit": assignment.unit.name, "late": at > assignment.handle_due_at}
     if assignment.role is AssignmentRole.LEAD:
         ticket.state = TicketState.REPLIED
