@@ -234,7 +234,8 @@ def realistic_history(n: int, districts, handlers, leaves, users, *, end: dateti
                      handle_due_at=dispatched + limit, handle_due_original_at=dispatched + limit,
                      return_due_at=dispatched + timedelta(days=2), handle_started_at=dispatched,
                      sign_warn_at=dispatched + timedelta(hours=19), handle_warn_at=dispatched + limit * 0.8,
-                     escalation_level=1, calendar_confirmed=True, extension_count=0, signed_at=None, replied_at=None)
+                     escalation_level=1, calendar_confirmed=True, extension_count=0, signed_at=None, replied_at=None,
+                     reply_working_days=None)
             assigns.append(a)
             t.update(lead_unit_id=unit.id, dispatched_at=dispatched)
             if signed > end:

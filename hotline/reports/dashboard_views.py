@@ -15,9 +15,8 @@ from hotline.forms import Form
 from hotline.reports import charts
 from hotline.reports.dashboard import MAX_DAYS, Window, build_dashboard
 from hotline.reports.export import csv_chunks
-from hotline.tickets.forms import SearchForm
-from hotline.tickets.queries import QUEUES, sees_all, search_tickets
-from hotline.tickets.views import category_choices, district_choices, unit_choices
+from hotline.tickets.queries import sees_all
+from hotline.tickets.views import searched, unit_choices
 
 bp = Blueprint("dashboard", __name__)
 
@@ -86,19 +85,8 @@ def index():
 @login_required
 def export_csv():
     """The tickets of the current search (same filters, same visibility) as CSV."""
-    form = SearchForm(request.args)
-    form.category_id.choices = [("", "全部")] + category_choices()
-    form.unit_id.choices = [("", "全部")] + unit_choices()
-    form.district_id.choices = [("", "全部")] + district_choices()
-    queue = request.args.get("queue") or None
-    if queue not in QUEUES:
-        queue = None
     user = current_user._get_current_object()
-    if form.validate():
-        filters = form.filters()
-        stmt = search_tickets(user, queue=queue, **filters)
-    else:
-        filters, stmt = {}, search_tickets(user, queue=queue)
+    _, _, filters, stmt = searched(user)
     show_confidential = sees_all(user)
     where = stmt.whereclause
     stamp = clock_now().strftime("%Y%m%d-%H%M")

@@ -52,9 +52,9 @@ def home():
     return render_template("tickets/home.html", queues=queues)
 
 
-@bp.route("/tickets")
-@login_required
-def search():
+def searched(user):
+    """The search form read from the query string, its queue, and the statement it selects
+    (shared by the list and the CSV export, so both show the same tickets)."""
     form = SearchForm(request.args)
     form.category_id.choices = [("", "全部")] + category_choices()
     form.unit_id.choices = [("", "全部")] + unit_choices()
@@ -62,16 +62,15 @@ def search():
     queue = request.args.get("queue") or None
     if queue not in QUEUES:
         queue = None
+    filters = form.filters() if form.validate() else {}
+    return form, queue, filters, search_tickets(user, queue=queue, **filters)
+
+
+@bp.route("/tickets")
+@login_required
+def search():
+    form, queue, _, stmt = searched(current_user)
     page = max(request.args.get("page", 1, type=int), 1)
-    stmt = None
-    if form.validate():
-        stmt = search_tickets(current_user, number=form.number.data, phone=form.phone.data, text=form.text.data,
-                              category_id=form.category_id.data, unit_id=form.unit_id.data,
-                              state=form.state.data or None, date_from=form.date_from.data,
-                              date_to=form.date_to.data, queue=queue, sort=form.sort.data or "created_desc",
-                              **form.drilldown_filters())
-    else:
-        stmt = search_tickets(current_user, queue=queue)
     pagination = db.paginate(stmt, page=page, per_page=current_app.config["TICKETS_PER_PAGE"], error_out=False,
                              count=True)
     args = {k: v for k, v in request.args.items() if k != "page"}
