@@ -236,3 +236,46 @@ def test_weekly_report_job_runs_once_per_reported_week(app, world):
     assert claim_run("weekly_report", due_sat, "a") is not None
     assert claim_run("weekly_report", due_mon, "a") is not None  # Monday's run is not swallowed
     assert claim_run("weekly_report", due_mon, "b") is None
+
+
+class _FakeSMTP:
+    """Stands in for the mail server at the network boundary; records what was sent."""
+
+    sent: list = []
+
+    def __init__(self, host, port, timeout=None):
+        self.host, self.port = host, port
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def starttls(self):
+        pass
+
+    def login(self, user, password):
+        pass
+
+    def send_message(self, msg):
+        _FakeSMTP.sent.append((msg["To"], msg["Subject"]))
+
+
+def test_email_goes_to_units_with_an_address_only_when_smtp_is_configured(app, world, monkeypatch):
+    import smtplib
+
+    from hotline.escalation.models import Notification
+
+    world.district.email = "dongcheng@example.gov.cn"
+    t = world.signed()
+    at(lead(t.id).handle_warn_at)
+    jobs.deadline_watch()
+    assert jobs.send_email() == {"sent": 0, "skipped": "MAIL_SERVER not configured"}
+    monkeypatch.setattr(smtplib, "SMTP", _FakeSMTP)
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "smtp.example")
+    _FakeSMTP.sent = []
+    assert jobs.send_email() == {"sent": 1}
+    assert _FakeSMTP.sent == [("dongcheng@example.gov.cn", f"预警：工单 {t.number} 办理期限将至，请抓紧办理")]
+    assert jobs.send_email() == {"sent": 0}  # never twice
+    assert count(Notification, Notification.emailed_at.is_not(None)) == 1
