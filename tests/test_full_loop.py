@@ -37,7 +37,10 @@ def test_full_loop_tells_the_story_in_order(world):
     ext = svc.request_extension(tid, w.district_staff, t.version, datetime(2026, 12, 18, 17, 0), "需协调电梯维保单位更换主板")
     t = svc.approve_extension(tid, w.dispatcher, fresh(tid).version, ext.id, note="同意")
     assert fresh(tid).lead_assignment.handle_due_at == datetime(2026, 12, 18, 17, 0) > first_due
-    later(days=2)
+    later(days=1)
+    t = svc.sign(tid, w.water_staff, fresh(tid).version)
+    svc.reply(tid, w.water_staff, t.version, "小区供水正常，电梯停运与供水无关。")  # the co-unit first
+    later(days=1)
     svc.reply(tid, w.district_staff, fresh(tid).version, "已督促物业报修，维保单位承诺本周内修复。")
     t = svc.review(tid, w.dispatcher, fresh(tid).version, accept=False, note="请写明具体修复时间并联系市民")
     assert t.state is S.SIGNED
@@ -76,6 +79,8 @@ def test_full_loop_tells_the_story_in_order(world):
         (A.SIGN, S.DISPATCHED, S.SIGNED),
         (A.REQUEST_EXTENSION, S.SIGNED, S.SIGNED),
         (A.APPROVE_EXTENSION, S.SIGNED, S.SIGNED),
+        (A.SIGN, S.SIGNED, S.SIGNED),  # the co-unit signs ...
+        (A.CO_REPLY, S.SIGNED, S.SIGNED),  # ... and replies to the lead
         (A.REPLY, S.SIGNED, S.REPLIED),
         (A.REVIEW_REJECT, S.REPLIED, S.SIGNED),
         (A.REPLY, S.SIGNED, S.REPLIED),

@@ -181,8 +181,11 @@ def test_satisfied_callback_closes_ticket_and_finishes_all_assignments(world, sa
     t = world.signed(cos=[world.housing, world.water])
     c = Ctx(world, t.id)
     housing = assignment_of(t.id, world.housing).id
+    water = assignment_of(t.id, world.water).id
     svc.sign(t.id, world.housing_staff, c.v, assignment_id=housing)
     svc.reply(t.id, world.housing_staff, c.v, "已协助", assignment_id=housing)
+    svc.sign(t.id, world.water_staff, c.v, assignment_id=water)
+    svc.reply(t.id, world.water_staff, c.v, "供水正常", assignment_id=water)
     svc.reply(t.id, world.district_staff, c.v, REPLY_TEXT)
     svc.review(t.id, world.dispatcher, c.v, accept=True)
     later(hours=5)

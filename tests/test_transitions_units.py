@@ -429,6 +429,8 @@ def test_redispatch_with_return_of_another_ticket_is_refused(world):
 def _closed_with_pending_co_return(world):
     c = make(world, "co_returned")
     svc.sign(c.t, world.district_staff, c.v)
+    svc.sign(c.t, world.water_staff, c.v, assignment_id=c.water_co)
+    svc.reply(c.t, world.water_staff, c.v, "供水正常", assignment_id=c.water_co)
     svc.reply(c.t, world.district_staff, c.v, REPLY_TEXT)
     svc.review(c.t, world.dispatcher, c.v, accept=True)
     svc.record_callback(c.t, world.callback_agent, c.v, reached=True, resolution="resolved",
@@ -531,8 +533,16 @@ def test_co_unit_replies_to_the_lead_unit_with_co_reply(world):
     assert r.event["payload"]["co_pending"] == []
 
 
-def test_lead_may_reply_while_co_unit_is_pending(world):
+def test_lead_waits_for_a_co_unit_still_within_its_deadline(world):
     c = make(world, "signed_co")
+    refused(c.t, lambda: svc.reply(c.t, world.district_staff, c.v, REPLY_TEXT), code("CO_UNITS_PENDING"))
+
+
+def test_lead_may_reply_once_the_pending_co_unit_is_overdue(world):
+    c = make(world, "signed_co")
+    co_due = snapshot(c.t)["assignments"]
+    due = max(a["handle_due_at"] for a in co_due if a["unit_id"] == world.housing.id)
+    at(due + timedelta(minutes=1))
     r = applied(c.t, lambda: svc.reply(c.t, world.district_staff, c.v, REPLY_TEXT))
     assert r.ticket["state"] is TicketState.REPLIED
     assert r.event["payload"]["co_pending"] == [world.housing.name]

@@ -504,3 +504,16 @@ def test_operator_answers_a_pending_ticket_from_its_page(world, client):
     login(client, "operator")
     assert post_action(client, t.id, "answer", answer="已告知办理流程。").status_code == 302
     assert fresh(t.id).closure is Closure.ANSWERED
+
+
+def test_lead_page_waits_for_co_units_then_offers_the_reply(world, client):
+    t = world.signed(cos=[world.water])
+    login(client, "d1staff")
+    _, html = page(client, f"/tickets/{t.id}")
+    assert "等待协办单位反馈：市自来水公司" in html and "action-reply" not in html
+    resp = post_action(client, t.id, "reply", version=fresh(t.id).version, result="汇总答复")
+    assert resp.status_code == 409 and "协办单位尚未反馈" in resp.get_data(as_text=True)
+    t = svc.sign(t.id, world.water_staff, fresh(t.id).version)
+    svc.reply(t.id, world.water_staff, t.version, "供水正常。")
+    _, html = page(client, f"/tickets/{t.id}")
+    assert "action-reply" in html and "供水正常。" in html

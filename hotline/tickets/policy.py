@@ -47,7 +47,14 @@ def allowed_actions(ticket: Ticket, user: User, *, pending_returns: list[TicketR
                 acts.setdefault("sign", a)
                 acts.setdefault("hand_down", a)
             if a.state is AssignmentState.SIGNED and _lead_ok(ticket, a, *HANDLING_STATES):
-                acts.setdefault("reply", a)
+                waiting = [c.unit.name for c in ticket.active_assignments()
+                           if a.role is AssignmentRole.LEAD and c.role is AssignmentRole.CO
+                           and c.state in (AssignmentState.DISPATCHED, AssignmentState.SIGNED)
+                           and now <= c.handle_due_at]
+                if waiting:
+                    acts.setdefault("waiting_co", waiting)
+                else:
+                    acts.setdefault("reply", a)
                 acts.setdefault("hand_down", a)
                 if now < a.handle_due_at and limit_for(DeadlineClock.EXTENSION_MAX, ticket.request_type,
                                                        ticket.urgency) is not None \

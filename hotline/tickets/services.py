@@ -27,7 +27,7 @@ from hotline.auth.models import User
 from hotline.callbacks.models import Callback
 from hotline.clock import now as clock_now
 from hotline.deadlines.services import calendar, due_for, limit_for
-from hotline.enums import (HANDLING_STATES, AssignmentRole, AssignmentState, Channel, Closure,
+from hotline.enums import (HANDLING_STATES, OPEN_ASSIGNMENT_STATES, AssignmentRole, AssignmentState, Channel, Closure,
                            DeadlineClock, EventAction, ExtensionState, RequestType, Resolution,
                            ReturnDecision, ReturnReason, Role, Satisfaction, SupervisionReason,
                            SupervisionState, TicketState, UnitKind, Urgency)
@@ -117,6 +117,16 @@ def _actor_assignment(ticket: Ticket, actor: User, assignment_id=None, *,
         raise PermissionDenied("NOT_YOUR_UNIT", "该工单未派给您的单位，不能操作")
     mine.sort(key=lambda a: (a.role is not AssignmentRole.LEAD, a.id))
     return mine[0]
+
+
+def _require_co_units_heard(ticket: Ticket, at: datetime) -> None:
+    """The lead's reply consolidates the co-units': it waits for each co-unit still
+    handling within its deadline (an overdue co-unit does not hold the citizen's answer)."""
+    waiting = [a.unit.name for a in ticket.active_assignments()
+               if a.role is AssignmentRole.CO and a.state in OPEN_ASSIGNMENT_STATES and at <= a.handle_due_at]
+    if waiting:
+        raise DomainError("CO_UNITS_PENDING", f"协办单位尚未反馈：{'、'.join(waiting)}，请汇总其意见后再答复",
+                          units=waiting)
 
 
 def _require_instruction_read(ticket: Ticket) -> None:
@@ -671,6 +681,7 @@ def reply(ticket_id: int, actor: User, version, result: str, actions_taken: str 
     if assignment.role is AssignmentRole.LEAD:
         _require_state(ticket, action, *HANDLING_STATES)
         _require_instruction_read(ticket)
+        _require_co_units_heard(ticket, clock_now())
     result = _text(result, "result", "办理结果", max_len=10000)
     at = clock_now()
     row = Reply(ticket=ticket, assignment_id=assignment.id, unit_id=assignment.unit_id, author_id=actor.id,
