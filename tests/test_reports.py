@@ -235,3 +235,21 @@ def test_reports_are_for_managers_not_units(world, client):
     login(client, "d1staff")
     assert client.get("/reports/rates").status_code == 403
     assert client.get(f"/reports/weekly/{W48}").status_code == 403
+
+
+def test_a_running_week_is_shown_live_and_never_stored(world, client):
+    build(world)
+    at(datetime(2026, 11, 26, 10, 0))  # Thursday of week 48
+    login(client, "manager")
+    html = client.get(f"/reports/weekly/{W48}").get_data(as_text=True)
+    assert "本周尚未结束" in html
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(WeeklyReport)) == 0
+    try:
+        generate_weekly_report(W48)
+    except Exception as err:  # the service refuses too
+        assert "尚未结束" in str(err)
+    else:
+        raise AssertionError("a running week must not be stored")
+    at(datetime(2026, 11, 30, 8, 0))
+    client.get(f"/reports/weekly/{W48}")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(WeeklyReport)) == 1
