@@ -20,7 +20,7 @@ from hotline.reports.aggregate import drill_condition
 from hotline.reports.metrics import METRICS, Period
 from hotline.reports.models import WeeklyReport
 from hotline.reports.rates import unit_ranking
-from hotline.reports.weekly import generate_weekly_report, parse_week, previous_week, week_of
+from hotline.reports.weekly import build_weekly_report, generate_weekly_report, parse_week, previous_week, week_of
 from hotline.tickets.models import Ticket
 from hotline.tickets.queries import visible_tickets
 
