@@ -105,7 +105,6 @@ def realistic_world():
     """A city: 8 districts with 4 streets each and 2 communities per street, 12 city
     departments, 4 utilities; a three-level taxonomy of 10 × 4 × 3 categories; a manager,
     a callback agent and one unit staff per district."""
-    from hotline.callbacks.models import Callback  # noqa: F401  (table registered)
 
     def unit(code, name, kind, level, parent):
         u = Unit(code=code, name=name, kind=kind, level=level, parent=parent)

@@ -10,7 +10,6 @@ from hotline.enums import Closure, SupervisionState, TicketState
 from hotline.escalation.models import SupervisionCase, SupervisionProgress
 from hotline.extensions import db
 from hotline.tickets import services as svc
-from hotline.tickets.models import Ticket
 from tests.conftest import count
 from tests.factories import at
 from tests.test_pages import csrf_token, login

@@ -16,7 +16,7 @@ from hotline.extensions import db
 from hotline.tickets import services as svc
 from hotline.tickets.models import Ticket
 from tests.factories import CategoryFactory, at
-from tests.test_pages import csrf_token, login
+from tests.test_pages import login
 
 NOW = datetime(2026, 11, 23, 9, 30)  # Monday; the default period is 2026-10-25 .. 2026-11-23
 

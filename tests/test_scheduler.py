@@ -125,7 +125,7 @@ def test_supervision_opened_by_unsatisfied_escalated_by_second_unsatisfied_and_w
     case = db.session.scalars(sa.select(SupervisionCase)).one()
     assert case.level == 2
     at(case.due_at + timedelta(hours=1))
-    r = jobs.escalation()
+    jobs.escalation()
     db.session.expire_all()
     assert db.session.get(SupervisionCase, case.id).level == 3
     levels = db.session.scalars(sa.select(Escalation.level).where(Escalation.subject == "case")
