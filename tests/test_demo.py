@@ -151,3 +151,33 @@ def test_demo_makes_every_page_non_empty(app):
             assert "没有符合条件的工单" not in html and "没有通知" not in html, (user, url)
             if url.startswith("/tickets"):
                 assert re.search(r"共 [1-9]\d* 条", html), (user, url)
+
+
+def test_every_link_a_role_sees_answers_without_a_server_error(app):
+    """Crawl three levels of links from each role's home on the demo data: no 500 anywhere."""
+    from tests.test_pages import login
+
+    load_demo(tickets=60, echo=_quiet)
+    logins = {"operator": "operator123", "dispatcher": "dispatcher123", "callback": "callback123",
+              "supervisor": "supervisor123", "manager": "manager123", "admin": "admin123",
+              "dongcheng": "unit12345", "xingfu": "unit12345"}
+    skip = ("/logout", "/static/", ".csv", ".xlsx", "/attachments/", "javascript:", "http")
+    for user, password in logins.items():
+        client = app.test_client()
+        login(client, user, password)
+        seen, frontier = set(), ["/"]
+        for _ in range(3):
+            nxt = []
+            for url in frontier:
+                if url in seen or len(seen) > 120:
+                    continue
+                seen.add(url)
+                resp = client.get(url)
+                assert resp.status_code < 500, (user, url, resp.status_code)
+                if resp.status_code == 200 and resp.mimetype == "text/html":
+                    for href in re.findall(r'href="([^"#]+)"', resp.get_data(as_text=True)):
+                        href = href.replace("&amp;", "&")
+                        if href.startswith("/") and not any(s in href for s in skip):
+                            nxt.append(href)
+            frontier = nxt
+        assert len(seen) >= 5, user
