@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 
 from hotline.admin.models import Unit
 from hotline.enums import Role, UnitKind
-from hotline.errors import DomainError, ValidationFailed
+from hotline.errors import DomainError
 from hotline.extensions import db
 from hotline.intake.forms import IntakeForm
 from hotline.intake.services import caller_history, likely_duplicates, search_articles
@@ -50,12 +50,10 @@ def new():
         draft = {f: getattr(form, f).data for f in svc.TICKET_FIELDS}
         answering = bool(form.answer_now.data)
         try:
-            if answering and not (form.answer.data or "").strip():
-                raise ValidationFailed("直接答复时请填写答复内容", field="answer")
             staged = stage_files(check_files(form.attachments.data))
             try:
                 ticket = svc.record_ticket(current_user._get_current_object(), draft,
-                                           answer=form.answer.data if answering else None,
+                                           answer=(form.answer.data or "") if answering else None,
                                            kb_article_id=form.kb_article_id.data or None, attachments=staged)
             except BaseException:
                 discard(staged)
