@@ -8,8 +8,11 @@ skip with a message, except under CI=true, where a missing server fails the run.
 """
 from __future__ import annotations
 
+import atexit
 import contextvars
 import os
+import shutil
+import tempfile
 import uuid
 from datetime import datetime
 
@@ -18,7 +21,14 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-from hotline import create_app
+# Each test process (each xdist worker) gets its own instance folder (attachments, secret
+# key), so one worker's files never show up in another's before/after comparison. Set
+# before `config` is imported (create_app imports it), and applied to every app below.
+TEST_INSTANCE_DIR = tempfile.mkdtemp(prefix=f"hotline-instance-{os.getpid()}-")
+os.environ["HOTLINE_INSTANCE_DIR"] = TEST_INSTANCE_DIR
+atexit.register(shutil.rmtree, TEST_INSTANCE_DIR, ignore_errors=True)
+
+from hotline import create_app  # noqa: E402
 from hotline.clock import clock
 from hotline.extensions import db
 
@@ -63,6 +73,7 @@ def _migrated_app(url: str):
     from flask_migrate import upgrade
 
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+    app.instance_path = TEST_INSTANCE_DIR  # also if `config` was imported before this module
     app.test_client_class = IsolatedClient
     with app.app_context():
         upgrade()
