@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from hotline.admin.models import Category, Unit, assign_path
+from hotline.categories.models import Category
+from hotline.units.models import Unit, assign_path
 from hotline.auth.models import User
 from hotline.enums import (AssignmentRole, AssignmentState, Channel, RequestType, Role, TicketState, UnitKind,
                            Urgency)

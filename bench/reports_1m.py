@@ -96,7 +96,7 @@ def measure(url: str) -> None:
     assert client.post("/login", data={"username": "manager", "password": "bench-pass-1"}).status_code == 302
     today = NOW.date()
     with app.app_context():
-        from hotline.admin.models import Unit
+        from hotline.units.models import Unit
         from hotline.extensions import db
 
         dialect = db.engine.dialect.name

@@ -46,15 +46,17 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     from hotline.reports.views import bp as reports_bp
     from hotline.reports.dashboard_views import bp as dashboard_bp
     from hotline.callbacks.views import bp as callbacks_bp
-    from hotline.escalation.views import bp as escalation_bp
     from hotline.intake.views import bp as intake_bp
+    from hotline.notifications.views import bp as notifications_bp
+    from hotline.supervision.views import bp as supervision_bp
     from hotline.tickets.views import bp as tickets_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(tickets_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(intake_bp)
-    app.register_blueprint(escalation_bp)
+    app.register_blueprint(notifications_bp)
+    app.register_blueprint(supervision_bp)
     app.register_blueprint(callbacks_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(dashboard_bp)

@@ -1,10 +1,21 @@
-"""`flask` commands: users, demo data."""
+"""`flask` commands: users, demo data, jobs, the scheduler, reports. Each command is a
+boundary: what it changes is committed once, at its end (or inside the job runner)."""
+import logging
+from datetime import datetime
+
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from hotline.auth.services import create_user, find_unit
+from hotline.clock import clock, now
+from hotline.demo.loader import load_demo
 from hotline.enums import Role
 from hotline.errors import DomainError
+from hotline.lifecycle.uow import unit_of_work
+from hotline.reports.weekly import generate_weekly_report, previous_week
+from hotline.scheduler.jobs import JOBS
+from hotline.scheduler.runner import run_job, run_scheduler
 
 users_cli = AppGroup("users", help="管理用户 / manage users")
 demo_cli = AppGroup("demo", help="演示数据 / demo data")
@@ -18,11 +29,9 @@ reports_cli = AppGroup("reports", help="报表 / reports")
 @click.option("--force", is_flag=True, help="regenerate a stored report")
 def reports_weekly_cmd(week, force):
     """Generate and store the weekly overdue report."""
-    from hotline.clock import now
-    from hotline.reports.weekly import generate_weekly_report, previous_week
-
     try:
-        row = generate_weekly_report(week or previous_week(now()), force=force)
+        with unit_of_work():
+            row = generate_weekly_report(week or previous_week(now()), force=force)
     except DomainError as err:
         raise click.ClickException(err.message) from None
     city = row.data["city"]
@@ -39,8 +48,6 @@ def reports_weekly_cmd(week, force):
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def create_user_cmd(username, roles, unit, display_name, password):
     """Create a user NAME with one or more roles in a unit."""
-    from hotline.auth.services import create_user, find_unit
-
     found = find_unit(unit)
     if found is None:
         raise click.ClickException(f"unit not found: {unit}")
@@ -56,8 +63,6 @@ def create_user_cmd(username, roles, unit, display_name, password):
 @click.option("--seed", default=12345, show_default=True)
 def demo_load_cmd(tickets, seed):
     """Load a small realistic city with users of every role and tickets in every state."""
-    from hotline.demo.loader import load_demo
-
     summary = load_demo(tickets=tickets, seed=seed, echo=click.echo)
     click.echo(summary)
 
@@ -65,9 +70,7 @@ def demo_load_cmd(tickets, seed):
 @jobs_cli.command("list")
 def jobs_list_cmd():
     """List the scheduled jobs and their intervals."""
-    from flask import current_app
 
-    from hotline.escalation.jobs import JOBS
 
     intervals = current_app.config["JOB_INTERVALS"]
     for name, fn in JOBS.items():
@@ -81,13 +84,8 @@ def jobs_list_cmd():
 @click.option("--at", "at", default=None, help='run as if now were "YYYY-MM-DD HH:MM" (local time)')
 def jobs_run_cmd(name, at):
     """Run one job once, now or as if now were --at."""
-    from datetime import datetime
 
-    from flask import current_app
 
-    from hotline.clock import clock
-    from hotline.escalation.jobs import JOBS
-    from hotline.escalation.scheduler import run_job
 
     if name not in JOBS:
         raise click.ClickException(f"unknown job {name}; see `flask jobs list`")
@@ -109,11 +107,8 @@ def jobs_run_cmd(name, at):
 @scheduler_cli.command("run")
 def scheduler_run_cmd():
     """Run the scheduler in the foreground (leader election on PostgreSQL)."""
-    import logging
 
-    from flask import current_app
 
-    from hotline.escalation.scheduler import run_scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -29,14 +29,17 @@ class LabeledEnum(str, enum.Enum):
         return cls(value)
 
 
-def enum_column(enum_cls, **kw):
-    """Enums are stored as short strings (not native PG enums) so migrations stay simple."""
-    length = max(len(m.value) for m in enum_cls)
+def enum_column(enum_cls, *, length: int = 16):
+    """Enums are stored as short strings (not native PG enums) so migrations stay simple.
+
+    On PostgreSQL each such column also has a CHECK constraint `ck_<table>_<column>`
+    listing the allowed values (see the migrations); a new member needs a migration that
+    replaces that constraint."""
     return sa.Enum(
         enum_cls,
         native_enum=False,
         create_constraint=False,
-        length=max(length, 16),
+        length=max(max(len(m.value) for m in enum_cls), length),
         values_callable=lambda e: [m.value for m in e],
         validate_strings=True,
     )
@@ -171,8 +174,66 @@ class SupervisionState(LabeledEnum):
 
 class SupervisionReason(LabeledEnum):
     UNSATISFIED = ("unsatisfied", "回访不满意")
+
+
+class SupervisionLevel(enum.IntEnum):
+    """How high a supervision case (or an overdue assignment) has been raised.
+
+    The Chinese names are a setting (hotline.supervision.levels): a city says
+    一级/二级/三级督办, a 卫健委 says 单位主责/处室督导/委级统筹 (the default)."""
+
+    UNIT = 1
+    SUPERVISING_UNIT = 2
+    CENTRE = 3
+
+    @classmethod
+    def top(cls) -> "SupervisionLevel":
+        return cls.CENTRE
+
+
+class SupervisorDecision(LabeledEnum):
+    """A supervisor's ruling on a 不满意 the callback agent judged unreasonable."""
+
+    COUNTED = ("counted", "计入单位")
+    EXCLUDED = ("excluded", "不计入单位")
+
+
+class AlertSubject(LabeledEnum):
+    ASSIGNMENT = ("assignment", "派单")
+    TICKET = ("ticket", "工单")
+    CASE = ("case", "督办单")
+
+
+class AlertClock(LabeledEnum):
+    SIGN = ("sign", "签收")
+    HANDLE = ("handle", "办理")
+    CALLBACK = ("callback", "回访")
+    PROGRESS = ("progress", "督办进展")
+
+
+class AlertKind(LabeledEnum):
+    WARNING = ("warning", "预警")
+    URGE = ("urge", "催办")
     OVERDUE = ("overdue", "超期")
-    LEADER = ("leader", "领导批示")
+
+
+class EscalationReason(LabeledEnum):
+    OVERDUE = ("overdue", "派单超期")
+    SUPERVISION_OVERDUE = ("supervision_overdue", "督办超期")
+    UNSATISFIED_AGAIN = ("unsatisfied_again", "再次回访不满意")
+
+
+class NotificationKind(LabeledEnum):
+    SIGN_WARNING = ("sign_warning", "签收预警")
+    HANDLE_WARNING = ("handle_warning", "办理预警")
+    SIGN_URGE = ("sign_urge", "签收催办")
+    HANDLE_URGE = ("handle_urge", "办理催办")
+    SIGN_OVERDUE = ("sign_overdue", "签收超期")
+    HANDLE_OVERDUE = ("handle_overdue", "办理超期")
+    ESCALATION = ("escalation", "升级督办")
+    INSTRUCTION = ("instruction", "领导批示")
+    PROGRESS_URGE = ("progress_urge", "督办进展催报")
+    CALLBACK_OVERDUE = ("callback_overdue", "回访超期")
 
 
 class LimitUnit(LabeledEnum):

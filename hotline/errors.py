@@ -49,3 +49,10 @@ def clean_text(value, field: str, label: str, *, required: bool = True, max_len:
     if len(value) > max_len:
         raise ValidationFailed(f"{label}不能超过{max_len}字", field=field)
     return value
+
+
+class Waiting(DomainError):
+    """Refused for now: the action becomes possible once something else happens (a co-unit
+    replies, a leader's instruction is read). Pages show these refusals as notices."""
+
+    status = 409

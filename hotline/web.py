@@ -1,9 +1,11 @@
 """Error pages and template helpers shared by every blueprint."""
 from flask import Flask, render_template
+from flask_login import current_user
 
 from hotline import enums
 from hotline.clock import now
 from hotline.errors import DomainError
+from hotline.notifications.services import unread_count
 
 
 def _dt(value, fmt="%Y-%m-%d %H:%M"):
@@ -37,10 +39,6 @@ def register_web(app: Flask) -> None:
 
     @app.context_processor
     def _globals():
-        from flask_login import current_user
-
-        from hotline.escalation.notifications import unread_count
-
         def bell():
             return unread_count(current_user) if current_user.is_authenticated else 0
 

@@ -7,12 +7,13 @@ from datetime import timedelta
 
 import factory
 
-from hotline.admin.models import Category, Unit, assign_path
+from hotline.categories.models import Category
+from hotline.units.models import Unit, assign_path
 from hotline.auth.models import User
 from hotline.clock import clock
 from hotline.enums import Role, Satisfaction, UnitKind
 from hotline.extensions import db
-from hotline.tickets import services as svc
+from tests import svc
 
 PASSWORD = "secret-pass-1"
 

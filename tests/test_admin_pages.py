@@ -8,7 +8,9 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from hotline.admin import services as svc
-from hotline.admin.models import Category, Setting, Unit
+from hotline.categories.models import Category
+from hotline.admin.models import Setting
+from hotline.units.models import Unit
 from hotline.admin.services import get_setting
 from hotline.auth.models import User
 from hotline.auth.services import create_user

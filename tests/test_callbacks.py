@@ -7,9 +7,9 @@ import sqlalchemy as sa
 
 from hotline.callbacks.models import Callback
 from hotline.enums import Closure, SupervisionState, TicketState
-from hotline.escalation.models import SupervisionCase, SupervisionProgress
+from hotline.supervision.models import SupervisionCase, SupervisionProgress
 from hotline.extensions import db
-from hotline.tickets import services as svc
+from tests import svc
 from tests.conftest import count
 from tests.factories import at
 from tests.test_pages import csrf_token, login
@@ -76,7 +76,7 @@ def test_three_failed_attempts_then_unreachable(world, client):
     _, html = page(client, f"/tickets/{t.id}")
     assert "action-close" not in html
     assert callback(client, t.id, reached="0", note="关机").status_code == 302
-    resp = post_action(client, t.id, "close", closure="unreachable", note="三次未联系上")
+    resp = post_action(client, t.id, "close_unreachable", note="三次未联系上")
     assert resp.status_code == 302
     assert fresh(t.id).closure is Closure.UNREACHABLE
     _, html = page(client, f"/tickets/{t.id}")
@@ -128,7 +128,7 @@ def case_post(client, case_id, action, **fields):
     _, html = page(client, f"/supervision/{case_id}")
     data = {f"{action}-{k}": v for k, v in fields.items()}
     token = csrf_token(html)
-    data["csrf_token" if action == "ack" else f"{action}-csrf_token"] = token
+    data[f"{action}-csrf_token"] = token
     return client.post(f"/supervision/{case_id}/{action}", data=data)
 
 
@@ -145,18 +145,18 @@ def test_supervision_case_life_through_pages(world, client):
     assert "请区政府主要负责同志亲自督办" in html and "action-reply" not in html
     resp = case_post(unit, case.id, "progress", text="本周已约谈物业")
     assert resp.status_code == 409 and "请先阅读并确认领导批示" in resp.get_data(as_text=True)
-    assert case_post(unit, case.id, "ack").status_code == 302
+    assert case_post(unit, case.id, "ack_instruction").status_code == 302
     assert case_post(unit, case.id, "progress", text="本周已约谈物业").status_code == 302
     assert count(SupervisionProgress) == 1
-    resp = case_post(sup, case.id, "accept", note="验收")
+    resp = case_post(sup, case.id, "accept_case", note="验收")
     assert resp.status_code == 409 and "回访办结后才能验收销号" in resp.get_data(as_text=True)
     assert post_action(unit, t.id, "reply", result="已彻底更换电梯控制系统。").status_code == 302
     svc.review(t.id, world.dispatcher, fresh(t.id).version, accept=True)
-    resp = case_post(sup, case.id, "accept", note="验收")
+    resp = case_post(sup, case.id, "accept_case", note="验收")
     assert resp.status_code == 409  # reviewed, but the citizen has not been called back
     svc.record_callback(t.id, world.callback_agent, fresh(t.id).version, reached=True, resolution="resolved",
                         satisfaction="satisfied")
-    assert case_post(sup, case.id, "accept", note="回访满意，现场核实已修复").status_code == 302
+    assert case_post(sup, case.id, "accept_case", note="回访满意，现场核实已修复").status_code == 302
     db.session.expire_all()
     assert db.session.get(SupervisionCase, case.id).state is SupervisionState.CLOSED
     assert fresh(t.id).closure is Closure.SATISFIED

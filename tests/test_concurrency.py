@@ -11,7 +11,8 @@ from hotline.auth.models import User
 from hotline.enums import EventAction
 from hotline.errors import DomainError
 from hotline.extensions import db
-from hotline.tickets import services as svc
+from hotline.lifecycle import unit_of_work
+from tests import svc
 from hotline.tickets.models import Ticket, TicketEvent
 
 
@@ -24,7 +25,8 @@ def run_together(app, n, action):
         with app.app_context():
             try:
                 barrier.wait(timeout=10)
-                results[i] = ("ok", action(i))
+                with unit_of_work():  # each thread is its own request or job
+                    results[i] = ("ok", action(i))
             except DomainError as err:
                 results[i] = ("error", err.code)
             except Exception as err:  # pragma: no cover - reported by the assertion below

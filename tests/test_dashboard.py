@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from hotline.extensions import db
-from hotline.tickets import services as svc
+from tests import svc
 from hotline.tickets.models import Ticket
 from tests.factories import CategoryFactory, at
 from tests.test_pages import login

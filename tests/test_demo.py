@@ -8,7 +8,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from hotline.admin.models import Category, Unit
+from hotline.categories.models import Category
+from hotline.units.models import Unit
 from hotline.auth.models import User, UserRole
 from hotline.clock import TZ
 from hotline.demo import data
@@ -123,7 +124,7 @@ def test_every_demo_login_works_with_csrf(app, monkeypatch):
 
 def test_demo_makes_every_page_non_empty(app):
     """A newcomer logging in as each role finds work on every page."""
-    from hotline.escalation.models import Notification
+    from hotline.notifications.models import Notification
     from hotline.intake.models import KnowledgeArticle
     from hotline.routing.models import RoutingRule
     from tests.test_pages import login

@@ -50,7 +50,7 @@ def test_unit_cannot_open_another_units_ticket(world, client):
 
 
 def test_parent_unit_sees_ticket_handed_to_its_street(world, client):
-    from hotline.tickets import services as svc
+    from tests import svc
 
     t = world.signed()
     svc.hand_down(t.id, world.district_staff, t.version, world.street.id, "请街道办理")

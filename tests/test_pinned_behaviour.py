@@ -14,7 +14,7 @@ from hotline.escalation.models import Escalation, SupervisionCase
 from hotline.deadlines.services import WorkCalendar, calendar, forget_calendar
 from hotline.extensions import db
 from hotline.reports.rates import unit_ranking
-from hotline.tickets import services as svc
+from tests import svc
 from hotline.tickets.models import Assignment, Ticket, TicketEvent
 from tests.conftest import count
 from tests.factories import at

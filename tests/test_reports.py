@@ -10,7 +10,7 @@ from hotline.extensions import db
 from hotline.reports.models import WeeklyReport
 from hotline.reports.rates import unit_ranking
 from hotline.reports.weekly import build_weekly_report, generate_weekly_report, parse_week
-from hotline.tickets import services as svc
+from tests import svc
 from hotline.tickets.models import Ticket
 from tests.factories import at
 from tests.test_pages import login
@@ -188,7 +188,7 @@ def test_weekly_figures_drill_down_to_their_tickets(world, client):
 def test_weekly_report_job_and_cli(app, world):
     build(world)
     at(datetime(2026, 11, 30, 8, 0))
-    from hotline.escalation.jobs import weekly_report
+    from hotline.scheduler.jobs import weekly_report
 
     assert weekly_report()["week"] == W48
     db.session.commit()

@@ -5,10 +5,12 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from hotline.enums import EventAction, Satisfaction, TicketState
-from hotline.escalation import jobs
-from hotline.escalation.models import Alert, Escalation, Notification, SupervisionCase, SupervisionProgress
+from hotline.scheduler import jobs
+from hotline.notifications.models import Notification
+from hotline.scheduler.models import Alert, Escalation
+from hotline.supervision.models import SupervisionCase, SupervisionProgress
 from hotline.extensions import db
-from hotline.tickets import services as svc
+from tests import svc
 from hotline.tickets.models import Assignment, Ticket, TicketEvent
 from tests.conftest import count
 from tests.factories import at
@@ -225,7 +227,7 @@ def test_supervision_and_callback_jobs_run_concurrently_record_once(app, world):
 
 
 def test_weekly_report_job_runs_once_per_reported_week(app, world):
-    from hotline.escalation.scheduler import claim_run
+    from hotline.scheduler.runner import claim_run
     from hotline.reports.weekly import parse_week, previous_week
 
     for moment in (datetime(2026, 11, 28, 12), datetime(2026, 11, 29, 23), datetime(2026, 11, 30, 8)):
@@ -265,7 +267,7 @@ class _FakeSMTP:
 def test_email_goes_to_units_with_an_address_only_when_smtp_is_configured(app, world, monkeypatch):
     import smtplib
 
-    from hotline.escalation.models import Notification
+    from hotline.notifications.models import Notification
 
     world.district.email = "dongcheng@example.gov.cn"
     t = world.signed()

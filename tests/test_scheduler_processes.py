@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from hotline.escalation.models import JobRun
+from hotline.scheduler.models import JobRun
 from hotline.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent

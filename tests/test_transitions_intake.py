@@ -10,7 +10,7 @@ from hotline.enums import (AssignmentRole, AssignmentState, Closure, EventAction
                            TicketState, Urgency)
 from hotline.errors import ValidationFailed
 from hotline.extensions import db
-from hotline.tickets import services as svc
+from tests import svc
 from tests.factories import at, later
 from tests.test_transitions_support import (HANDLE_DUE, NOW, RETURN_DUE, ROLE, SIGN_DUE, STALE, STATE,
                                             applied, assignment_of, case, make, refused, snapshot)

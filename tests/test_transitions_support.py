@@ -23,9 +23,9 @@ import sqlalchemy as sa
 from hotline.callbacks.models import Callback
 from hotline.enums import Closure, ReturnReason, Satisfaction
 from hotline.errors import DomainError, PermissionDenied, StaleVersion, ValidationFailed
-from hotline.escalation.models import SupervisionCase
+from hotline.supervision.models import SupervisionCase
 from hotline.extensions import db
-from hotline.tickets import services as svc
+from tests import svc
 from hotline.tickets.models import (Assignment, ExtensionRequest, Reply, Ticket, TicketEvent,
                                     TicketReturn, TicketSequence)
 

@@ -9,7 +9,7 @@ import pytest
 from hotline.enums import (AssignmentRole, AssignmentState, EventAction, ReturnDecision, ReturnReason, Role,
                            TicketState, UnitKind)
 from hotline.extensions import db
-from hotline.tickets import services as svc
+from tests import svc
 from tests.factories import UnitFactory, UserFactory, at, later
 from tests.test_transitions_support import (NOW, REPLY_TEXT, RETURN_DUE, ROLE, SIGN_DUE, STALE, STATE, UNIT,
                                             applied, assignment_of, case, code, make, refused, snapshot)
@@ -389,8 +389,6 @@ REDISPATCH_REFUSALS = [
          lambda c: svc.redispatch(c.t, c.w.district_staff, c.v, c.return_id, c.w.housing.id), ROLE),
     case("stale_version", "returned",
          lambda c: svc.redispatch(c.t, c.w.dispatcher, c.v - 1, c.return_id, c.w.housing.id), STALE),
-    case("return_id_required", "returned",
-         lambda c: svc.redispatch(c.t, c.w.dispatcher, c.v, None, c.w.housing.id), bad("return_id")),
     case("unknown_return", "returned",
          lambda c: svc.redispatch(c.t, c.w.dispatcher, c.v, 999999, c.w.housing.id), bad("return_id")),
     case("new_lead_required", "returned",

@@ -10,7 +10,7 @@ from hotline.enums import AssignmentState, Closure, TicketState
 from hotline.extensions import db
 from hotline.intake.models import KnowledgeArticle
 from hotline.routing.models import RoutingRule
-from hotline.tickets import services as svc
+from tests import svc
 from hotline.tickets.models import Attachment, Ticket, TicketEvent
 from tests.conftest import count
 from tests.factories import at

@@ -17,7 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 
-from hotline.admin.models import Category, Setting, Unit, assign_path
+from hotline.categories.models import Category
+from hotline.admin.models import Setting
+from hotline.units.models import Unit, assign_path
 from hotline.clock import now
 from hotline.deadlines.models import CalendarYear, HolidayOverride, TimeLimitPolicy
 from hotline.deadlines.services import DEFAULT_POLICY, _package_covers, default_limit, forget_calendar

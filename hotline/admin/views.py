@@ -13,7 +13,8 @@ from flask_login import current_user
 
 from hotline.admin import forms
 from hotline.admin import services as svc
-from hotline.admin.models import Category, Unit
+from hotline.categories.models import Category
+from hotline.units.models import Unit
 from hotline.auth.models import User
 from hotline.auth.services import create_user, update_user
 from hotline.clock import now

@@ -7,7 +7,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from hotline.admin.models import Unit
+from hotline.units.models import Unit
 from hotline.enums import Role, enum_column
 from hotline.extensions import db
 

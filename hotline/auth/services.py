@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from hotline.admin.models import Unit
+from hotline.units.models import Unit
 from hotline.auth.models import User, UserRole
 from hotline.enums import Role
 from hotline.errors import ValidationFailed

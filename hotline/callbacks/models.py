@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.auth.models import User
-from hotline.enums import Resolution, Satisfaction, enum_column
+from hotline.enums import Resolution, Satisfaction, SupervisorDecision, enum_column
 from hotline.extensions import db
 
 
@@ -27,8 +27,8 @@ class Callback(db.Model):
     request_reasonable: Mapped[bool | None]
     note: Mapped[str] = mapped_column(sa.Text, default="")
     #: For a 不满意 the agent judged unreasonable: the supervisor's decision whether it
-    #: counts against the unit ("counted") or not ("excluded"); NULL while undecided.
-    supervisor_decision: Mapped[str | None] = mapped_column(sa.String(16))
+    #: counts against the unit or not; NULL while undecided.
+    supervisor_decision: Mapped[SupervisorDecision | None] = mapped_column(enum_column(SupervisorDecision))
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     decided_at: Mapped[datetime | None]
 

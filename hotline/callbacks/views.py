@@ -1,13 +1,12 @@
 """The callback agents' queue and the citizens' public status page."""
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
-from wtforms import StringField
-from wtforms.validators import DataRequired, Length, Regexp
 
-from hotline.callbacks.services import callback_queue, lookup_status, queue_details, rate_limited
+from hotline.callbacks.forms import StatusForm
+from hotline.callbacks.queries import callback_queue, lookup_status, queue_details, rate_limited
 from hotline.enums import Role
 from hotline.extensions import db
-from hotline.forms import Form
+from hotline.lifecycle import unit_of_work
 
 bp = Blueprint("callbacks", __name__)
 
@@ -23,12 +22,6 @@ def queue():
     return render_template("callbacks/queue.html", pagination=pagination, replies=replies, attempts=attempts)
 
 
-class StatusForm(Form):
-    number = StringField("工单编号", validators=[DataRequired("请输入工单编号"), Length(max=24)])
-    phone_tail = StringField("来电号码后四位", validators=[
-        DataRequired("请输入来电号码后四位"), Regexp(r"^\d{4}$", message="请输入 4 位数字")])
-
-
 @bp.route("/status", methods=["GET", "POST"])
 def status():
     """Public: a citizen checks their ticket with its number and the phone's last 4 digits."""
@@ -39,7 +32,8 @@ def status():
         if rate_limited(client, form.number.data):
             message, code = "查询过于频繁，请 10 分钟后再试", 429
         else:
-            result = lookup_status(form.number.data, form.phone_tail.data, client)
+            with unit_of_work():  # the attempt is recorded for the rate limit
+                result = lookup_status(form.number.data, form.phone_tail.data, client)
             if result is None:
                 message = "未找到匹配的工单，请核对工单编号和来电号码后四位"
     elif request.method == "POST":

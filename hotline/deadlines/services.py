@@ -227,3 +227,27 @@ def seed_default_policy() -> int:
                                            amount=amount, unit=unit))
             added += 1
     return added
+
+
+def warn_at(start: datetime, due: datetime) -> datetime:
+    """The warning moment: a configured fraction (default 80%) of the allowed time."""
+    fraction = float(current_app.config.get("WARN_FRACTION", 0.8))
+    return start + (due - start) * fraction
+
+
+def assignment_clocks(request_type, urgency, start: datetime) -> dict:
+    """The sign, handle and return deadlines (and warning moments) of an assignment
+    dispatched at `start`, as Assignment column values."""
+    sign = due_for(DeadlineClock.SIGN, request_type, urgency, start)
+    handle = due_for(DeadlineClock.HANDLE, request_type, urgency, start)
+    ret = due_for(DeadlineClock.RETURN, request_type, urgency, start)
+    return {
+        "sign_due_at": sign.at,
+        "sign_warn_at": warn_at(start, sign.at),
+        "handle_due_at": handle.at,
+        "handle_started_at": start,
+        "handle_warn_at": warn_at(start, handle.at),
+        "handle_due_original_at": handle.at,
+        "return_due_at": ret.at,
+        "calendar_confirmed": sign.confirmed and handle.confirmed and ret.confirmed,
+    }

@@ -21,16 +21,24 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from hotline.admin.models import Category, Unit, assign_path
+from hotline.categories.models import Category
+from hotline.units.models import Unit, assign_path
 from hotline.auth.models import User
 from hotline.auth.services import create_user
 from hotline.clock import clock
 from hotline.deadlines.services import calendar, due_for, seed_default_policy
 from hotline.demo import data
 from hotline.enums import (Channel, Closure, DeadlineClock, LimitUnit, RequestType, Resolution, ReturnReason,
-                           Role, Satisfaction, TicketState, UnitKind, Urgency)
+                           Role, Satisfaction, SupervisionState, TicketState, UnitKind, Urgency)
 from hotline.extensions import db
-from hotline.tickets import services as svc
+from hotline import stages  # noqa: F401  (registers every lifecycle action)
+from hotline.callbacks.operations import MAX_FAILED_CALLBACKS
+from hotline.intake.models import KnowledgeArticle
+from hotline.intake.operations import record_ticket
+from hotline.lifecycle import perform, unit_of_work
+from hotline.routing.models import RoutingRule
+from hotline.scheduler.jobs import callback_due, deadline_watch, escalation
+from hotline.supervision.models import SupervisionCase
 from hotline.tickets.models import Ticket
 
 LOGINS_FILE = Path(__file__).with_name("LOGINS.md")
@@ -157,10 +165,9 @@ def load_demo(tickets: int = 200, seed: int = 12345, echo=print) -> str:
         clock.reset()
     _supervision_stories(users)
     # What the scheduler would have recorded by now (预警, 催办, 超期, 升级, 回访超期).
-    from hotline.escalation.jobs import callback_due, deadline_watch, escalation
-
     for job in (deadline_watch, escalation, callback_due):
-        job()
+        with unit_of_work():
+            job()
     rows = login_rows()
     echo(_text_table(["用户名", "密码", "角色", "单位", "姓名"],
                      [[r[0], r[1], r[2], r[3], r[4]] for r in rows]))
@@ -168,14 +175,16 @@ def load_demo(tickets: int = 200, seed: int = 12345, echo=print) -> str:
     return _summary()
 
 
+def _act(key: str, ticket_id: int, actor: User, *, target=None, **data):
+    """One lifecycle action on a ticket, as its current version, committed on its own."""
+    with unit_of_work():
+        return perform(key, ticket_id, actor, db.session.get(Ticket, ticket_id).version, target=target, **data)
+
+
 # --- supervision: decisions, progress, instructions, acceptance -------------------------
 def _supervision_stories(users) -> None:
     """The supervisors' side, played at the real now after the ticket stories: decide some
     flagged 不满意, accept some cases (验收销号), progress reports and a leader's instruction."""
-    from hotline.escalation import services as sup
-    from hotline.escalation.models import SupervisionCase
-    from hotline.enums import SupervisionState
-
     supervisor = next(u for u in users.values() if u.has_role(Role.SUPERVISOR))
     dispatcher = next(u for u in users.values() if u.has_role(Role.DISPATCHER) and not u.has_role(Role.OPERATOR))
 
@@ -185,14 +194,14 @@ def _supervision_stories(users) -> None:
     flagged = db.session.scalars(sa.select(Ticket).where(Ticket.state == TicketState.UNSATISFIED)
                                  .order_by(Ticket.id)).all()
     for t in flagged[: max(len(flagged) - 3, 0)][:2]:
-        svc.confirm_unreasonable(t.id, supervisor, t.version, "经核实，诉求超出政策规定，已向市民充分解释")
+        _act("confirm_unreasonable", t.id, supervisor, note="经核实，诉求超出政策规定，已向市民充分解释")
     cases = db.session.scalars(sa.select(SupervisionCase).where(SupervisionCase.state == SupervisionState.OPEN)
                                .order_by(SupervisionCase.id)).all()
     tickets = {t.id: t for t in db.session.scalars(sa.select(Ticket).where(
         Ticket.id.in_([c.ticket_id for c in cases])))}
     closed = [c for c in cases if tickets[c.ticket_id].state is TicketState.CLOSED]
     for c in closed[: (len(closed) + 1) // 2]:
-        sup.accept_case(c.id, supervisor, "经回访核实市民诉求已解决，同意销号")
+        _act("accept_case", c.ticket_id, supervisor, target=c.id, note="经回访核实市民诉求已解决，同意销号")
     reopened = [c for c in cases if tickets[c.ticket_id].state is TicketState.REOPENED]
     for i, c in enumerate(reopened):
         staff = staff_of(c.unit_id)
@@ -200,25 +209,23 @@ def _supervision_stories(users) -> None:
             continue
         if i == 0:  # re-handled, reviewed, called back satisfied, then accepted (验收销号)
             t = tickets[c.ticket_id]
-            svc.reply(t.id, staff, t.version, "已组织专班彻底整改，经现场复查问题已解决。", contacted_citizen=True,
+            _act("reply", t.id, staff, result="已组织专班彻底整改，经现场复查问题已解决。", contacted_citizen=True,
                       public_text="经整改，问题已解决。感谢您的监督。")
-            svc.review(t.id, dispatcher, db.session.get(Ticket, t.id).version, accept=True)
+            _act("review", t.id, dispatcher, decision="accept")
             callback = next(u for u in users.values() if u.has_role(Role.CALLBACK_AGENT))
-            svc.record_callback(t.id, callback, db.session.get(Ticket, t.id).version, True, resolution="resolved",
+            _act("callback", t.id, callback, reached=True, resolution="resolved",
                                 satisfaction="satisfied", citizen_words="这次彻底修好了")
-            sup.accept_case(c.id, supervisor, "经回访核实整改到位，验收销号")
+            _act("accept_case", c.ticket_id, supervisor, target=c.id, note="经回访核实整改到位，验收销号")
         elif i == 1:
-            sup.give_instruction(c.id, supervisor, "请单位主要负责同志亲自研究，本周内拿出解决方案")
+            _act("instruction", c.ticket_id, supervisor, target=c.id, text="请单位主要负责同志亲自研究，本周内拿出解决方案")
         else:
-            sup.report_progress(c.id, staff, "本周已约谈相关责任方，制定整改方案，预计下周完成整改。")
+            _act("progress", c.ticket_id, staff, target=c.id, text="本周已约谈相关责任方，制定整改方案，预计下周完成整改。")
 
 
 # --- routing rules and knowledge base ---------------------------------------------------
 def _create_routing_and_knowledge(units: dict[str, Unit], categories: dict[str, Category], users) -> tuple[int, int]:
     """Routing rules from the issue templates (the unit each kind of request goes to;
     属地 requests per district) and knowledge-base answers from the consultation ones."""
-    from hotline.intake.models import KnowledgeArticle
-    from hotline.routing.models import RoutingRule
 
     districts = [u for u in units.values() if u.kind is UnitKind.DISTRICT]
     admin = next((u for u in users.values() if u.has_role(Role.ADMIN)), None)
@@ -679,7 +686,7 @@ class _Planner:
             self.add("callback", reached=True, satisfaction=Satisfaction.UNSATISFIED)
             return self.steps
         if r.target == "unreachable":
-            for _ in range(svc.MAX_FAILED_CALLBACKS - fails):
+            for _ in range(MAX_FAILED_CALLBACKS - fails):
                 self.wait(60, 60 * 20, snap=True)
                 self.add("callback", reached=False)
             self.wait(1, 15, snap=False)
@@ -769,9 +776,6 @@ class _Player:
             getattr(self, "_" + action)(case, ctx, **kw)
         self.played.append((case, ctx["id"], case.start))
 
-    def _v(self, ctx) -> int:
-        return db.session.get(Ticket, ctx["id"]).version
-
     # intake
     def _record(self, case, ctx):
         draft = dict(case.draft)
@@ -784,7 +788,8 @@ class _Player:
                              title=m.title, content=m.content)
                 ctx["master"] = master
         # the story dispatches by hand, so routing rules never dispatch on intake here
-        ticket = svc.record_ticket(self.rng.choice(self.operators), draft, auto_dispatch=False)
+        with unit_of_work():
+            ticket = record_ticket(self.rng.choice(self.operators), draft, auto_dispatch=False)
         ctx["id"] = ticket.id
 
     def _master(self, case) -> int | None:
@@ -795,61 +800,61 @@ class _Player:
         return self.rng.choice(options) if options else None
 
     def _answer(self, case, ctx):
-        svc.answer_directly(ctx["id"], self.world.users["operator"], self._v(ctx), case.issue["answer"])
+        _act("answer", ctx["id"], self.world.users["operator"], answer=case.issue["answer"])
 
     def _invalid(self, case, ctx):
         note = next((r for t, _, r in data.INVALID_CALLS if t == case.draft["title"]), "诉求不明确，无法受理")
-        svc.close(ctx["id"], self.dispatcher, self._v(ctx), Closure.INVALID, note)
+        _act("close", ctx["id"], self.dispatcher, note=note)
 
     def _merge(self, case, ctx):
         if "master" not in ctx:  # nothing to merge into: the duplicate is closed as invalid
-            svc.close(ctx["id"], self.dispatcher, self._v(ctx), Closure.INVALID, "重复来电，诉求无法核实")
+            _act("close", ctx["id"], self.dispatcher, note="重复来电，诉求无法核实")
             return
         number = db.session.get(Ticket, ctx["master"]).number
-        svc.merge(ctx["id"], self.dispatcher, self._v(ctx), ctx["master"], data.MERGE_NOTE.format(number=number))
+        _act("merge", ctx["id"], self.dispatcher, into_ticket_id=ctx["master"], note=data.MERGE_NOTE.format(number=number))
 
     # dispatch and returns
     def _dispatch(self, case, ctx, lead, cos):
         note = data.DISPATCH_NOTES_URGENT if case.urgency is not Urgency.NORMAL else ""
-        svc.dispatch(ctx["id"], self.dispatcher, self._v(ctx), self.world.uid(lead),
-                     [self.world.uid(c) for c in cos], note)
+        _act("dispatch", ctx["id"], self.dispatcher, lead_unit_id=self.world.uid(lead),
+             co_unit_ids=[self.world.uid(c) for c in cos], note=note)
 
     def _sign(self, case, ctx, unit):
-        svc.sign(ctx["id"], self.world.staff_of(unit), self._v(ctx))
+        _act("sign", ctx["id"], self.world.staff_of(unit))
 
     def _return(self, case, ctx, unit):
         reason = case.return_reason
         text = data.RETURN_TEXTS[reason.value]
         if case.recipe.misroute == "redispatch" and case.wrong not in ("DC", "JN"):
             text += f"建议改派{self.world.units[case.lead].name}。"
-        ret = svc.return_ticket(ctx["id"], self.world.staff_of(unit), self._v(ctx), reason, text)
+        ret = _act("return", ctx["id"], self.world.staff_of(unit), reason=reason, reason_text=text)
         ctx["return_id"] = ret.id
 
     def _redispatch(self, case, ctx, lead, cos):
         note = data.REDISPATCH_NOTE.format(unit=self.world.units[lead].name)
-        svc.redispatch(ctx["id"], self.dispatcher, self._v(ctx), ctx["return_id"], self.world.uid(lead),
-                       [self.world.uid(c) for c in cos], note)
+        _act("redispatch", ctx["id"], self.dispatcher, target=ctx["return_id"], lead_unit_id=self.world.uid(lead),
+             co_unit_ids=[self.world.uid(c) for c in cos], note=note)
 
     def _overrule(self, case, ctx):
-        svc.overrule_return(ctx["id"], self.dispatcher, self._v(ctx), ctx["return_id"],
-                            self.rng.choice(data.OVERRULE_NOTES))
+        _act("overrule", ctx["id"], self.dispatcher, target=ctx["return_id"], note=self.rng.choice(data.OVERRULE_NOTES))
 
     # handling
     def _hand_down(self, case, ctx, actor, sub):
-        svc.hand_down(ctx["id"], self.world.staff_of(actor), self._v(ctx), self.world.uid(sub),
-                      self.rng.choice(data.HAND_DOWN_NOTES))
+        _act("hand_down", ctx["id"], self.world.staff_of(actor), sub_unit_id=self.world.uid(sub),
+             note=self.rng.choice(data.HAND_DOWN_NOTES))
 
     def _request_extension(self, case, ctx, actor, due):
-        req = svc.request_extension(ctx["id"], self.world.staff_of(actor), self._v(ctx), due,
-                                    self.rng.choice(data.EXTENSION_REASONS))
+        req = _act("extension", ctx["id"], self.world.staff_of(actor), requested_due_at=due,
+                   reason=self.rng.choice(data.EXTENSION_REASONS))
         ctx["extension_id"] = req.id
 
     def _approve_extension(self, case, ctx):
-        svc.approve_extension(ctx["id"], self.dispatcher, self._v(ctx), ctx["extension_id"], data.APPROVE_NOTE)
+        _act("decide_extension", ctx["id"], self.dispatcher, target=ctx["extension_id"], decision="approve",
+             note=data.APPROVE_NOTE)
 
     def _refuse_extension(self, case, ctx):
-        svc.refuse_extension(ctx["id"], self.dispatcher, self._v(ctx), ctx["extension_id"],
-                             self.rng.choice(data.REFUSE_NOTES))
+        _act("decide_extension", ctx["id"], self.dispatcher, target=ctx["extension_id"], decision="refuse",
+             note=self.rng.choice(data.REFUSE_NOTES))
 
     def _reply(self, case, ctx, actor, co=False, again=False, second_round=False):
         issue, now = case.issue, clock.now()
@@ -867,18 +872,17 @@ class _Player:
             result = data.SECOND_ROUND_REPLY.format(action=action)
         elif again:
             result = data.SECOND_REPLY_PREFIX + result + "已与来电人当面沟通，并明确后续跟踪措施。"
-        svc.reply(ctx["id"], self.world.staff_of(actor), self._v(ctx), result, actions_taken=action,
-                  contacted_citizen=not co, contact_note="已电话联系来电人告知办理情况" if not co else "")
+        _act("reply", ctx["id"], self.world.staff_of(actor), result=result, actions_taken=action,
+             contacted_citizen=not co, contact_note="已电话联系来电人告知办理情况" if not co else "")
 
     def _review(self, case, ctx, accept):
         note = "" if accept else self.rng.choice(data.REVIEW_REJECT_NOTES)
-        svc.review(ctx["id"], self.dispatcher, self._v(ctx), accept, note)
+        _act("review", ctx["id"], self.dispatcher, decision="accept" if accept else "reject", note=note)
 
     # callback and after
     def _callback(self, case, ctx, reached, satisfaction=None):
         if not reached:
-            svc.record_callback(ctx["id"], self.callback, self._v(ctx), False,
-                                note=self.rng.choice(data.CALLBACK_FAIL_NOTES))
+            _act("callback", ctx["id"], self.callback, reached=False, note=self.rng.choice(data.CALLBACK_FAIL_NOTES))
             return
         if satisfaction is Satisfaction.UNSATISFIED:
             words = self.rng.choice(data.UNSATISFIED_WORDS)
@@ -893,14 +897,14 @@ class _Player:
         if satisfaction is Satisfaction.UNSATISFIED:
             reasonable = case.recipe.target != "unsatisfied" and self.rng.random() < 0.5
             ctx["auto_reopened"] = reasonable
-        svc.record_callback(ctx["id"], self.callback, self._v(ctx), True, resolution=resolution,
-                            satisfaction=satisfaction, citizen_words=words, request_reasonable=reasonable)
+        _act("callback", ctx["id"], self.callback, reached=True, resolution=resolution, satisfaction=satisfaction,
+             citizen_words=words, request_reasonable=reasonable)
 
     def _reopen(self, case, ctx):
         if ctx.pop("auto_reopened", False):
             return  # already reopened by the callback itself
         note = data.REOPEN_NOTE.format(words=ctx.get("unsatisfied_words", "问题未解决"))
-        svc.reopen(ctx["id"], self.supervisor, self._v(ctx), note)
+        _act("reopen", ctx["id"], self.supervisor, note=note)
 
     def _unreachable(self, case, ctx):
-        svc.close(ctx["id"], self.callback, self._v(ctx), Closure.UNREACHABLE, "三次回访均未联系上来电人，按未联系上办结")
+        _act("close_unreachable", ctx["id"], self.callback, note="三次回访均未联系上来电人，按未联系上办结")

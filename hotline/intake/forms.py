@@ -2,8 +2,10 @@ from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from hotline.forms import Form
 from hotline.enums import Channel, RequestType, Urgency
+from hotline.forms import Form
+from hotline.lifecycle.registry import attach_form
+from hotline.tickets.forms import ActionForm
 
 
 class IntakeForm(Form):
@@ -27,3 +29,11 @@ class IntakeForm(Form):
     kb_article_id = HiddenField()
     save = SubmitField("保存并转派单")
     answer_now = SubmitField("直接答复并办结")
+
+
+class AnswerForm(ActionForm):
+    answer = TextAreaField("直接答复内容", validators=[DataRequired("请填写答复内容"), Length(max=4000)])
+    kb_article_id = HiddenField()
+
+
+attach_form("answer", AnswerForm)

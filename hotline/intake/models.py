@@ -6,7 +6,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hotline.admin.models import Category
+from hotline.categories.models import Category
 from hotline.extensions import db
 
 

@@ -3,16 +3,17 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from hotline.admin.models import Unit
+from hotline.categories.queries import category_choices
 from hotline.enums import Role, UnitKind
 from hotline.errors import DomainError
 from hotline.extensions import db
 from hotline.intake.forms import IntakeForm
-from hotline.intake.services import caller_history, likely_duplicates, search_articles
-from hotline.tickets import services as svc
+from hotline.intake.operations import TICKET_FIELDS, record_ticket
+from hotline.intake.queries import caller_history, likely_duplicates, search_articles
+from hotline.lifecycle import unit_of_work
 from hotline.tickets.attachments import check_files, discard, stage_files
 from hotline.tickets.models import Ticket
-from hotline.tickets.views import category_choices
+from hotline.units.models import Unit
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")
 
@@ -47,12 +48,13 @@ def new():
     if request.method == "GET" and request.args.get("phone"):
         form.caller_phone.data = request.args["phone"]
     if form.validate_on_submit():
-        draft = {f: getattr(form, f).data for f in svc.TICKET_FIELDS}
+        draft = {f: getattr(form, f).data for f in TICKET_FIELDS}
         answering = bool(form.answer_now.data)
         try:
             staged = stage_files(check_files(form.attachments.data))
             try:
-                ticket = svc.record_ticket(current_user._get_current_object(), draft,
+                with unit_of_work():
+                    ticket = record_ticket(current_user._get_current_object(), draft,
                                            answer=(form.answer.data or "") if answering else None,
                                            kb_article_id=form.kb_article_id.data or None, attachments=staged)
             except BaseException:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from hotline.admin.models import Unit
+from hotline.units.models import Unit
 from hotline.enums import UnitKind
 from hotline.extensions import db
 from hotline.reports.metrics import FAMILIES, METRICS, Period

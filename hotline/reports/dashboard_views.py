@@ -16,7 +16,8 @@ from hotline.reports import charts
 from hotline.reports.dashboard import MAX_DAYS, Window, build_dashboard
 from hotline.reports.export import csv_chunks
 from hotline.tickets.queries import sees_all
-from hotline.tickets.views import searched, unit_choices
+from hotline.tickets.views import searched
+from hotline.units.queries import unit_choices
 
 bp = Blueprint("dashboard", __name__)
 

@@ -20,7 +20,8 @@ from typing import Iterable, Iterator
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from hotline.admin.models import Category, Unit
+from hotline.categories.models import Category
+from hotline.units.models import Unit
 from hotline.tickets.models import Ticket
 
 BOM = "\ufeff"

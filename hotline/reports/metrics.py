@@ -14,9 +14,9 @@ from typing import Callable
 import sqlalchemy as sa
 
 from hotline.callbacks.models import Callback
-from hotline.enums import (AssignmentRole, AssignmentState, Closure, EventAction, ExtensionState, Resolution,
+from hotline.enums import (SupervisorDecision, AssignmentRole, AssignmentState, Closure, EventAction, ExtensionState, Resolution,
                            ReturnDecision, Satisfaction, SupervisionState)
-from hotline.escalation.models import SupervisionCase
+from hotline.supervision.models import SupervisionCase
 from hotline.tickets.models import Assignment, ExtensionRequest, Reply, Ticket, TicketEvent, TicketReturn
 
 
@@ -107,7 +107,7 @@ def _callbacks(p):
     return (sa.select(Ticket.lead_unit_id.label("unit_id"), Callback.ticket_id)
             .join(Ticket, Ticket.id == Callback.ticket_id)
             .where(_in(Callback.created_at, p), Callback.reached.is_(True),
-                   sa.or_(Callback.request_reasonable.is_not(False), Callback.supervisor_decision == "counted")))
+                   sa.or_(Callback.request_reasonable.is_not(False), Callback.supervisor_decision == SupervisorDecision.COUNTED)))
 
 
 def _replies(p):

@@ -9,13 +9,16 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_wtf.csrf import validate_csrf
+from wtforms import ValidationError
 from sqlalchemy.orm import joinedload, selectinload
 
-from hotline.admin.models import Unit
+from hotline.units.models import Unit
 from hotline.clock import now as clock_now
 from hotline.enums import Role
 from hotline.errors import DomainError
 from hotline.extensions import db
+from hotline.lifecycle.uow import unit_of_work
 from hotline.reports.aggregate import drill_condition
 from hotline.reports.metrics import METRICS, Period
 from hotline.reports.models import WeeklyReport
@@ -39,16 +42,14 @@ def _readers_only():
 @bp.route("/weekly", methods=["GET", "POST"])
 def weekly_index():
     if request.method == "POST":
-        from flask_wtf.csrf import validate_csrf
-        from wtforms import ValidationError
-
         try:
             validate_csrf(request.form.get("csrf_token"))
         except ValidationError:
             abort(400)
         week = request.form.get("week", "").strip()
         try:
-            row = generate_weekly_report(week, force=bool(request.form.get("force")))
+            with unit_of_work():
+                row = generate_weekly_report(week, force=bool(request.form.get("force")))
         except DomainError as err:
             flash(err.message, "error")
             return redirect(url_for("reports.weekly_index", week=week))
@@ -78,7 +79,8 @@ def _stored(week: str):
         return row
     if clock_now() < end:
         return _Live(build_weekly_report(week))
-    return generate_weekly_report(week)  # a finished week: stored like the Monday job's
+    with unit_of_work():
+        return generate_weekly_report(week)  # a finished week: stored like the Monday job's
 
 
 @bp.route("/weekly/<week>")

@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from hotline.admin.models import Unit
+from hotline.units.models import Unit
 from hotline.clock import now as clock_now
 from hotline.deadlines.services import calendar
 from hotline.enums import AssignmentRole, AssignmentState
@@ -14,11 +14,11 @@ from hotline.extensions import db
 from hotline.reports.aggregate import centre_id, figures, unit_nodes
 from hotline.reports.metrics import METRICS, Period
 from hotline.reports.models import WeeklyReport
+from hotline.supervision.levels import level_names
 from hotline.tickets.models import Assignment, Ticket
 
 WEEKLY_KEYS = ["received", "signed_on_time", "closed_on_time", "overdue_now", "closed_late", "returned",
                "returns_overruled", "extensions", "reopened", "cases_open", "cases_closed", "unreachable"]
-LEVEL_NAMES = {1: "单位主责", 2: "处室督导", 3: "委级统筹"}
 
 
 def parse_week(week: str) -> tuple[datetime, datetime]:
@@ -68,7 +68,7 @@ def build_weekly_report(week: str, now: datetime | None = None) -> dict:
 
 
 def overdue_list(as_of: datetime, limit: int = 2000) -> list[dict]:
-    cal = calendar()
+    cal, names = calendar(), level_names()
     stmt = (sa.select(Ticket.id, Ticket.number, Ticket.title, Unit.name, Unit.id.label("unit_id"),
                       Assignment.handle_due_at, Assignment.escalation_level)
             .join(Assignment, Assignment.ticket_id == Ticket.id).join(Unit, Unit.id == Assignment.unit_id)
@@ -78,12 +78,13 @@ def overdue_list(as_of: datetime, limit: int = 2000) -> list[dict]:
             .order_by(Assignment.handle_due_at).limit(limit))
     return [{"ticket_id": r.id, "number": r.number, "title": r.title, "unit": r.name, "unit_id": r.unit_id,
              "due_at": r.handle_due_at.isoformat(), "days_overdue": cal.working_days_between(r.handle_due_at, as_of),
-             "level": r.escalation_level, "level_name": LEVEL_NAMES.get(r.escalation_level, "")}
+             "level": r.escalation_level, "level_name": names.get(r.escalation_level, "")}
             for r in db.session.execute(stmt)]
 
 
 def generate_weekly_report(week: str, now: datetime | None = None, *, force: bool = False) -> WeeklyReport:
-    """Store the snapshot of a finished week (once; `force` regenerates it)."""
+    """Store the snapshot of a finished week (once; `force` regenerates it). Flushes; the
+    caller (page, CLI command, job runner) commits."""
     now = now or clock_now()
     start, end = parse_week(week)
     if now < end:
@@ -97,7 +98,7 @@ def generate_weekly_report(week: str, now: datetime | None = None, *, force: boo
         db.session.add(row)
     row.start, row.end = datetime.fromisoformat(data["start"]), datetime.fromisoformat(data["end"])
     row.as_of, row.generated_at, row.data = datetime.fromisoformat(data["as_of"]), now, data
-    db.session.commit()
+    db.session.flush()
     return row
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hotline.admin.models import Category, Unit
+from hotline.categories.models import Category
+from hotline.units.models import Unit
 from hotline.extensions import db
 
 JSON = sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql")

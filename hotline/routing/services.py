@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from hotline.admin.models import Category, Unit
+from hotline.admin.models import Setting
+from hotline.categories.models import Category
+from hotline.units.models import Unit
 from hotline.extensions import db
 from hotline.routing.models import RoutingRule
 
@@ -62,7 +64,5 @@ AUTO_DISPATCH_KEY = "auto_dispatch"
 
 def auto_dispatch_enabled() -> bool:
     """The admin's setting: dispatch tickets whose routing rule is certain on intake."""
-    from hotline.admin.models import Setting
-
     row = db.session.get(Setting, AUTO_DISPATCH_KEY)
     return row is not None and row.value == "1"

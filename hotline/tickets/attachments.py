@@ -12,6 +12,7 @@ from werkzeug.datastructures import FileStorage
 
 from hotline.auth.models import User
 from hotline.errors import ValidationFailed
+from hotline.extensions import db
 from hotline.tickets.models import Attachment
 
 ALLOWED = {
@@ -106,3 +107,9 @@ def attachment_rows(ticket_id: int, staged: list[Staged], user: User, at, reply_
 
 def attachment_path(att: Attachment) -> str:
     return os.path.join(storage_dir(), att.stored_name)
+
+
+def attach(ticket_id: int, staged, user: User, at, reply_id: int | None = None) -> None:
+    """Rows for files staged on disk, in the same transaction as their ticket or reply."""
+    if staged:
+        db.session.add_all(attachment_rows(ticket_id, list(staged), user, at, reply_id))

@@ -1,112 +1,30 @@
-"""Forms of the ticket actions. Each carries the ticket version the user saw."""
-from flask_wtf.file import MultipleFileField
-from wtforms import (BooleanField, DateField, DateTimeLocalField, HiddenField, RadioField, SelectField,
-                     SelectMultipleField, StringField, TextAreaField)
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+"""The ticket search form, and the base of every lifecycle action's form.
+
+An action form carries the ticket version the user saw and, where the action acts on one
+row (an assignment, a pending return or extension request, a supervision case), that
+row's id; the stage's forms module attaches each form to its action in the registry.
+"""
+from wtforms import DateField, HiddenField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
+from hotline.enums import Channel, RequestType, TicketState
 from hotline.forms import Form
-from hotline.enums import Channel, Closure, RequestType, Resolution, ReturnReason, Satisfaction, TicketState
-
-REQ = "此项必填"
 
 
 class ActionForm(Form):
     version = HiddenField(validators=[DataRequired("缺少版本号，请刷新页面")])
     assignment_id = HiddenField()
 
+    #: Fields that are not the action's input.
+    NOT_INPUT = ("csrf_token", "version", "assignment_id", "return_id", "request_id", "case_id")
 
-class SignForm(ActionForm):
-    pass
+    def prepare(self, ticket, target, user, *, fresh: bool) -> None:
+        """Choices and defaults that depend on the ticket and on what the action acts on."""
 
-
-class DispatchForm(ActionForm):
-    lead_unit_id = SelectField("主办单位", coerce=int, validators=[InputRequired("请选择主办单位")])
-    co_unit_ids = SelectMultipleField("协办单位", coerce=int, validators=[Optional()])
-    note = TextAreaField("派单说明", validators=[Length(max=2000)])
-
-
-class RedispatchForm(DispatchForm):
-    return_id = HiddenField(validators=[DataRequired()])
-    lead_unit_id = SelectField("主办单位", coerce=int, validators=[Optional()])
-
-
-class OverruleForm(ActionForm):
-    return_id = HiddenField(validators=[DataRequired()])
-    note = TextAreaField("驳回理由", validators=[DataRequired("请填写驳回理由"), Length(max=2000)])
-
-
-class HandDownForm(ActionForm):
-    sub_unit_id = SelectField("下派至", coerce=int, validators=[InputRequired("请选择下级单位")])
-    note = TextAreaField("下派说明", validators=[Length(max=2000)])
-
-
-class ReturnForm(ActionForm):
-    reason = SelectField("退单原因", choices=ReturnReason.choices(), validators=[DataRequired("请选择退单原因")])
-    reason_text = TextAreaField("退单说明", validators=[Length(max=2000)])
-
-
-class ExtensionRequestForm(ActionForm):
-    requested_due_at = DateTimeLocalField("申请延期至", format="%Y-%m-%dT%H:%M",
-                                          validators=[DataRequired("请填写申请延期至的时间")])
-    reason = TextAreaField("延期理由", validators=[DataRequired("请填写延期理由"), Length(max=2000)])
-
-
-class ExtensionDecisionForm(ActionForm):
-    request_id = HiddenField(validators=[DataRequired()])
-    decision = RadioField("审批", choices=[("approve", "同意"), ("refuse", "拒绝")],
-                          validators=[DataRequired("请选择同意或拒绝")])
-    note = TextAreaField("审批意见", validators=[Length(max=2000)])
-
-
-class ReplyForm(ActionForm):
-    result = TextAreaField("办理结果", validators=[DataRequired("请填写办理结果"), Length(max=10000)])
-    actions_taken = TextAreaField("办理过程", validators=[Length(max=10000)])
-    contacted_citizen = BooleanField("已与市民联系")
-    contact_note = TextAreaField("联系情况", validators=[Length(max=2000)])
-    public_text = TextAreaField("对市民公开的答复（不填则用办理结果）", validators=[Length(max=4000)])
-    attachments = MultipleFileField("附件")
-
-
-class ReviewForm(ActionForm):
-    decision = RadioField("审核", choices=[("accept", "通过，转回访"), ("reject", "退回单位重新办理")],
-                          validators=[DataRequired("请选择审核结果")])
-    note = TextAreaField("审核意见（退回时必填）", validators=[Length(max=2000)])
-
-
-class CallbackForm(ActionForm):
-    reached = RadioField("是否联系上", choices=[("1", "已联系上"), ("0", "未联系上")],
-                         validators=[DataRequired("请选择是否联系上")])
-    resolution = SelectField("解决情况", choices=[("", "—")] + Resolution.choices(), validators=[Optional()])
-    satisfaction = SelectField("满意度", choices=[("", "—")] + Satisfaction.choices(), validators=[Optional()])
-    request_reasonable = SelectField("诉求合理性", choices=[("", "—"), ("1", "合理"), ("0", "不合理")],
-                                     validators=[Optional()])
-    citizen_words = TextAreaField("市民意见", validators=[Length(max=4000)])
-    note = TextAreaField("备注", validators=[Length(max=2000)])
-
-
-class ReopenForm(ActionForm):
-    note = TextAreaField("重办要求", validators=[DataRequired("请填写重办要求"), Length(max=2000)])
-
-
-class AnswerForm(ActionForm):
-    answer = TextAreaField("直接答复内容", validators=[DataRequired("请填写答复内容"), Length(max=4000)])
-    kb_article_id = HiddenField()
-
-
-class ConfirmUnreasonableForm(ActionForm):
-    note = TextAreaField("裁定理由", validators=[DataRequired("请填写裁定理由"), Length(max=2000)])
-
-
-class MergeForm(ActionForm):
-    into_number = StringField("并入工单编号", validators=[DataRequired("请填写主工单编号"), Length(max=24)])
-    note = TextAreaField("说明", validators=[Length(max=2000)])
-
-
-class CloseForm(ActionForm):
-    closure = SelectField("办结方式", choices=[(Closure.UNREACHABLE.value, Closure.UNREACHABLE.label),
-                                           (Closure.INVALID.value, Closure.INVALID.label)])
-    note = TextAreaField("说明", validators=[Length(max=2000)])
+    def action_data(self) -> dict:
+        """The action's input, as the operation reads it."""
+        return {name: f.data for name, f in self._fields.items() if name not in self.NOT_INPUT}
 
 
 class SearchForm(Form):

@@ -7,7 +7,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hotline.admin.models import Category, Unit
+from hotline.categories.models import Category
+from hotline.units.models import Unit
 from hotline.auth.models import User
 from hotline.enums import (AssignmentRole, AssignmentState, Channel, Closure, EventAction,
                            ExtensionState, RequestType, ReturnDecision, ReturnReason,

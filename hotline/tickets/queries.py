@@ -1,15 +1,21 @@
 """Read side of tickets: who may see what, and the lists the pages show."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
-from hotline.admin.models import Unit
 from hotline.auth.models import User
-from hotline.enums import Role
+from hotline.categories.models import Category
+from hotline.clock import now as clock_now
+from hotline.enums import (OPEN_ASSIGNMENT_STATES, AssignmentRole, AssignmentState, Channel, ExtensionState,
+                           RequestType, ReturnDecision, Role, SupervisionState, TicketState)
 from hotline.errors import PermissionDenied
 from hotline.extensions import db
-from hotline.tickets.models import Assignment, Ticket, TicketEvent
+from hotline.supervision.models import SupervisionCase
+from hotline.tickets.models import Assignment, ExtensionRequest, Ticket, TicketEvent, TicketReturn
+from hotline.units.models import Unit
 
 #: Roles that work for the hotline centre and see every ticket.
 CENTRE_ROLES = (Role.OPERATOR, Role.DISPATCHER, Role.CALLBACK_AGENT, Role.SUPERVISOR, Role.MANAGER, Role.ADMIN)
@@ -63,15 +69,6 @@ def earlier_tickets(user: User, ticket: Ticket, limit: int = 20) -> list[Ticket]
 
 
 # --- queues -----------------------------------------------------------------------------
-from datetime import datetime, timedelta  # noqa: E402
-
-from hotline.clock import now as clock_now  # noqa: E402
-from hotline.enums import (AssignmentState, ExtensionState, ReturnDecision, SupervisionState,  # noqa: E402
-                           TicketState)
-from hotline.enums import OPEN_ASSIGNMENT_STATES, AssignmentRole, Channel, RequestType  # noqa: E402
-from hotline.escalation.models import SupervisionCase  # noqa: E402
-from hotline.tickets.models import ExtensionRequest, TicketReturn  # noqa: E402
-
 DUE_SOON = timedelta(hours=24)
 
 #: queue key -> (label, roles that work it)
@@ -182,8 +179,6 @@ def search_tickets(user: User, *, number=None, phone=None, text=None, category_i
     district; `category_exact` drops the subcategories of `category_id`; `category_root`
     is a top-level category name; `overdue_on` a day on which a lead unit's handle
     deadline was missed (see missed_handle_deadline)."""
-    from hotline.admin.models import Category
-
     stmt = visible_tickets(user)
     if number:
         stmt = stmt.where(Ticket.number.startswith(number.strip()) if len(number.strip()) < 21

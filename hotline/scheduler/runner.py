@@ -29,9 +29,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from hotline.clock import TZ
 from hotline.clock import now as clock_now
-from hotline.escalation.jobs import JOBS
-from hotline.escalation.models import JobRun
 from hotline.extensions import db
+from hotline.lifecycle.uow import unit_of_work
+from hotline.reports.weekly import parse_week, previous_week
+from hotline.scheduler.jobs import JOBS
+from hotline.scheduler.models import JobRun
 
 log = logging.getLogger("hotline.scheduler")
 LOCK_KEY = 0x12345_0001  # the advisory lock every hotline scheduler competes for
@@ -67,9 +69,9 @@ def run_job(app: Flask, name: str, *, due_at: datetime | None = None, holder: st
             log.info("job %s for %s already run elsewhere; skipped", name, due_at)
             return None
         try:
-            result = JOBS[name](at) if at is not None else JOBS[name]()
+            with unit_of_work():  # the job's boundary: all its rows commit together, or none
+                result = JOBS[name](at) if at is not None else JOBS[name]()
         except Exception:
-            db.session.rollback()
             log.exception("job %s failed", name)
             raise
         finally:
@@ -131,8 +133,6 @@ def build_scheduler(app: Flask, holder: str) -> BlockingScheduler:
                       next_run_time=datetime.now(TZ))  # once at start-up: catch up after downtime
     if "weekly_report" in JOBS:
         def weekly():
-            from hotline.reports.weekly import parse_week, previous_week
-
             # one run per reported week: due at the Monday 08:00 after it
             due = parse_week(previous_week(clock_now()))[1] + timedelta(hours=8)
             run_job(app, "weekly_report", due_at=due, holder=holder)

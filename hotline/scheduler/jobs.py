@@ -1,4 +1,5 @@
-"""Scheduled jobs. Each derives its work from the database and records what it did, so it
+"""Scheduled jobs. Each is an operation (it flushes; the runner's unit of work commits
+once at the job's boundary, see hotline.scheduler.runner). Each derives its work from the database and records what it did, so it
 can run twice, late, or in two processes at once and nothing is lost or doubled.
 
 The work is set-based SQL: a fact (warning, urge, overdue mark, escalation step) is
@@ -9,7 +10,6 @@ memory stays flat with any number of open assignments.
 """
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,19 +20,25 @@ from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
-from hotline.admin.models import Unit
 from hotline.clock import now as clock_now
 from hotline.deadlines.services import calendar
-from hotline.enums import (AssignmentState, EventAction, Role, SupervisionState, TicketState, UnitKind)
-from hotline.escalation.models import Alert, Escalation, Notification, SupervisionCase, SupervisionProgress
+from hotline.enums import (AlertClock, AlertKind, AlertSubject, AssignmentState, EscalationReason, EventAction,
+                           NotificationKind, Role, SupervisionLevel, SupervisionState, TicketState, UnitKind)
 from hotline.extensions import db
-from hotline.tickets.models import Assignment, Ticket, TicketEvent
+from hotline.lifecycle.events import insert_from_select, json_literal
+from hotline.notifications.models import Notification
+from hotline.notifications.services import send_pending_email
+from hotline.reports.weekly import weekly_report_job
+from hotline.scheduler.models import Alert, Escalation
+from hotline.supervision.levels import level_names
+from hotline.supervision.models import SupervisionCase, SupervisionProgress
+from hotline.tickets.models import Assignment, Ticket
+from hotline.units.models import Unit
 
 OPEN = (AssignmentState.DISPATCHED.value, AssignmentState.SIGNED.value)
 #: A supervision case weighs on the unit only while the unit is handling the ticket; once
 #: it has replied, the case waits for review, callback and the supervisor's acceptance.
 UNIT_HANDLING = (TicketState.DISPATCHED, TicketState.SIGNED, TicketState.REOPENED)
-LEVEL_NAMES = {1: "单位主责", 2: "处室督导", 3: "委级统筹"}
 PROGRESS_PERIOD = timedelta(days=7)
 
 
@@ -41,15 +47,9 @@ def _insert(model):
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 
-def _json(value: dict):
-    text = json.dumps(value, ensure_ascii=False)
-    if db.session.get_bind().dialect.name == "postgresql":
-        return sa.cast(sa.literal(text), postgresql.JSONB)
-    return sa.literal(text)
-
-
-def _text(value: str):
-    return sa.literal(value, sa.String)
+def _text(value):
+    """A string (or a string enum's value) as a SQL literal."""
+    return sa.literal(getattr(value, "value", value), sa.String)
 
 
 def _count(model, token: str, *where) -> int:
@@ -59,50 +59,49 @@ def _count(model, token: str, *where) -> int:
 # --- deadline watch ---------------------------------------------------------------------
 @dataclass(frozen=True)
 class AlertSpec:
-    clock: str
-    kind: str
+    clock: AlertClock
+    kind: AlertKind
     action: EventAction
     title: str  # after the ticket number
 
     def due_col(self):
-        return Assignment.sign_due_at if self.clock == "sign" else Assignment.handle_due_at
+        return Assignment.sign_due_at if self.clock is AlertClock.SIGN else Assignment.handle_due_at
 
     def condition(self, now: datetime):
-        if self.clock == "sign":
+        if self.clock is AlertClock.SIGN:
             states = Assignment.state == AssignmentState.DISPATCHED
             warn, due = Assignment.sign_warn_at, Assignment.sign_due_at
         else:
             states = Assignment.state.in_(OPEN)
             warn, due = Assignment.handle_warn_at, Assignment.handle_due_at
-        if self.kind == "warning":
+        if self.kind is AlertKind.WARNING:
             return sa.and_(states, warn <= now, due > now)
-        if self.kind == "urge":
+        if self.kind is AlertKind.URGE:
             return sa.and_(states, due <= now)
         return sa.and_(states, due < now)
 
 
 ALERTS = [
-    AlertSpec("sign", "warning", EventAction.WARNING, " 签收期限将至，请及时签收"),
-    AlertSpec("handle", "warning", EventAction.WARNING, " 办理期限将至，请抓紧办理"),
-    AlertSpec("sign", "urge", EventAction.URGE, " 已到签收期限，请立即签收"),
-    AlertSpec("handle", "urge", EventAction.URGE, " 已到办理期限，请立即办结反馈"),
-    AlertSpec("sign", "overdue", EventAction.OVERDUE, " 签收超期"),
-    AlertSpec("handle", "overdue", EventAction.OVERDUE, " 办理超期"),
+    AlertSpec(AlertClock.SIGN, AlertKind.WARNING, EventAction.WARNING, " 签收期限将至，请及时签收"),
+    AlertSpec(AlertClock.HANDLE, AlertKind.WARNING, EventAction.WARNING, " 办理期限将至，请抓紧办理"),
+    AlertSpec(AlertClock.SIGN, AlertKind.URGE, EventAction.URGE, " 已到签收期限，请立即签收"),
+    AlertSpec(AlertClock.HANDLE, AlertKind.URGE, EventAction.URGE, " 已到办理期限，请立即办结反馈"),
+    AlertSpec(AlertClock.SIGN, AlertKind.OVERDUE, EventAction.OVERDUE, " 签收超期"),
+    AlertSpec(AlertClock.HANDLE, AlertKind.OVERDUE, EventAction.OVERDUE, " 办理超期"),
 ]
 
 
-def _alert_events_and_notices(token: str, spec_clock: str, spec_kind: str, action: EventAction, title: str,
-                              now: datetime, notify_unit, subject: str = "assignment") -> None:
+def _alert_events_and_notices(token: str, spec_clock: AlertClock, spec_kind: AlertKind, action: EventAction, title: str,
+                              now: datetime, notify_unit, subject: AlertSubject = AlertSubject.ASSIGNMENT) -> None:
     """Events and notifications for the alerts this run inserted of one (clock, kind)."""
     new = sa.and_(Alert.run_token == token, Alert.clock == spec_clock, Alert.kind == spec_kind,
                   Alert.subject == subject)
-    payload = _json({"source": "scheduler", "clock": spec_clock, "kind": spec_kind})
+    payload = json_literal({"source": "scheduler", "clock": spec_clock.value, "kind": spec_kind.value})
     ev = sa.select(Alert.ticket_id, _text(action.value), Ticket.state, Ticket.state, sa.literal(now),
                    _text(""), payload).join(Ticket, Ticket.id == Alert.ticket_id).where(new)
-    db.session.execute(sa.insert(TicketEvent).from_select(
-        ["ticket_id", "action", "from_state", "to_state", "at", "note", "payload"], ev))
+    insert_from_select(ev)
     if notify_unit is not None:
-        nt = (sa.select(notify_unit, Alert.ticket_id, _text(f"{spec_clock}_{spec_kind}"),
+        nt = (sa.select(notify_unit, Alert.ticket_id, _text(NotificationKind(f"{spec_clock.value}_{spec_kind.value}")),
                         _text(action.label + "：工单 ") + Ticket.number + _text(title), _text(""), sa.literal(now),
                         _text(token))
               .join(Ticket, Ticket.id == Alert.ticket_id)
@@ -119,7 +118,7 @@ def deadline_watch(now: datetime | None = None) -> dict:
     found = {}
     for spec in ALERTS:
         due = spec.due_col()
-        sel = sa.select(_text("assignment"), Assignment.id, Assignment.ticket_id, _text(spec.clock),
+        sel = sa.select(_text(AlertSubject.ASSIGNMENT), Assignment.id, Assignment.ticket_id, _text(spec.clock),
                         _text(spec.kind), due, sa.literal(now), _text(token)).where(
             Assignment.active.is_(True), spec.condition(now))
         db.session.execute(_insert(Alert).from_select(
@@ -127,13 +126,12 @@ def deadline_watch(now: datetime | None = None) -> dict:
         ).on_conflict_do_nothing())
         _alert_events_and_notices(token, spec.clock, spec.kind, spec.action, spec.title, now,
                                   sa.func.coalesce(Assignment.handler_unit_id, Assignment.unit_id))
-        if spec.kind == "overdue":
-            col = "sign_overdue_at" if spec.clock == "sign" else "handle_overdue_at"
+        if spec.kind is AlertKind.OVERDUE:
+            col = "sign_overdue_at" if spec.clock is AlertClock.SIGN else "handle_overdue_at"
             db.session.execute(sa.update(Assignment).where(Assignment.id.in_(
                 sa.select(Alert.subject_id).where(Alert.run_token == token, Alert.clock == spec.clock,
-                                                  Alert.kind == "overdue"))).values({col: now}))
-        found[f"{spec.clock}_{spec.kind}"] = _count(Alert, token, Alert.clock == spec.clock, Alert.kind == spec.kind)
-    db.session.commit()
+                                                  Alert.kind == AlertKind.OVERDUE))).values({col: now}))
+        found[f"{spec.clock.value}_{spec.kind.value}"] = _count(Alert, token, Alert.clock == spec.clock, Alert.kind == spec.kind)
     return found
 
 
@@ -156,11 +154,11 @@ def _escalate(subject: str, model, level_col, due_col, open_cond, overdue_now, o
         token = f"{subject[0]}{step}{uuid.uuid4().hex[:30]}"  # one token per step: the update below is by token
         tokens.append(token)
         new_level = level_col + 1
-        target = sa.case((new_level >= 3, _centre_id()), else_=sa.func.coalesce(unit.supervisor_id, unit.parent_id))
+        target = sa.case((new_level >= int(SupervisionLevel.top()), _centre_id()), else_=sa.func.coalesce(unit.supervisor_id, unit.parent_id))
         sel = (sa.select(_text(subject), model.id, model.ticket_id, new_level, model.unit_id, target, _text(reason),
                          due_col, sa.literal(now), _text(token))
                .join(unit, unit.id == model.unit_id)
-               .where(open_cond, level_col < 3, cond, steps_taken == step))
+               .where(open_cond, level_col < int(SupervisionLevel.top()), cond, steps_taken == step))
         db.session.execute(_insert(Escalation).from_select(
             ["subject", "subject_id", "ticket_id", "level", "from_unit_id", "to_unit_id", "reason", "due_at",
              "created_at", "run_token"], sel).on_conflict_do_nothing())
@@ -177,25 +175,24 @@ def escalation(now: datetime | None = None) -> dict:
     cutoff = calendar().sub_working_days(now, current_app.config["ESCALATE_AGAIN_AFTER_WORKING_DAYS"])
     a_open = sa.and_(Assignment.active.is_(True), Assignment.state.in_(OPEN))
     unsigned = Assignment.state == AssignmentState.DISPATCHED
-    _escalate("assignment", Assignment, Assignment.escalation_level, Assignment.handle_due_at, a_open,
+    _escalate(AlertSubject.ASSIGNMENT, Assignment, Assignment.escalation_level, Assignment.handle_due_at, a_open,
               sa.or_(Assignment.handle_due_at < now, sa.and_(unsigned, Assignment.sign_due_at < now)),
               sa.or_(Assignment.handle_due_at <= cutoff, sa.and_(unsigned, Assignment.sign_due_at <= cutoff)),
-              "overdue", now, tokens)
+              EscalationReason.OVERDUE, now, tokens)
     handling = sa.exists(sa.select(Ticket.id).where(Ticket.id == SupervisionCase.ticket_id,
                                                     Ticket.state.in_(UNIT_HANDLING)))
-    _escalate("case", SupervisionCase, SupervisionCase.level, SupervisionCase.due_at,
+    _escalate(AlertSubject.CASE, SupervisionCase, SupervisionCase.level, SupervisionCase.due_at,
               sa.and_(SupervisionCase.state == SupervisionState.OPEN, handling), SupervisionCase.due_at < now,
-              SupervisionCase.due_at <= cutoff, "supervision_overdue", now, tokens)
+              SupervisionCase.due_at <= cutoff, EscalationReason.SUPERVISION_OVERDUE, now, tokens)
     new = Escalation.run_token.in_(tokens)
     ev = (sa.select(Escalation.ticket_id, _text(EventAction.ESCALATE.value), Ticket.state, Ticket.state,
                     sa.literal(now), _text("升级至") + sa.case(
-                        *[(Escalation.level == k, _text(v)) for k, v in LEVEL_NAMES.items()], else_=_text("")),
-                    _json({"source": "scheduler", "kind": "escalation"}))
+                        *[(Escalation.level == k, _text(v)) for k, v in level_names().items()], else_=_text("")),
+                    json_literal({"source": "scheduler", "kind": "escalation"}))
           .join(Ticket, Ticket.id == Escalation.ticket_id).where(new))
-    db.session.execute(sa.insert(TicketEvent).from_select(
-        ["ticket_id", "action", "from_state", "to_state", "at", "note", "payload"], ev))
+    insert_from_select(ev)
     for unit_col in (Escalation.to_unit_id, Escalation.from_unit_id):
-        nt = (sa.select(unit_col, Escalation.ticket_id, _text("escalation"),
+        nt = (sa.select(unit_col, Escalation.ticket_id, _text(NotificationKind.ESCALATION),
                         _text("升级督办：工单 ") + Ticket.number + _text(" 超期，已升级"), _text(""), sa.literal(now),
                         Escalation.run_token)
               .join(Ticket, Ticket.id == Escalation.ticket_id).where(new, unit_col.is_not(None)))
@@ -203,7 +200,6 @@ def escalation(now: datetime | None = None) -> dict:
             ["unit_id", "ticket_id", "kind", "title", "body", "created_at", "run_token"], nt))
     result = {f"level_{lv}": db.session.scalar(sa.select(sa.func.count()).select_from(Escalation).where(
         new, Escalation.level == lv)) for lv in (2, 3)}
-    db.session.commit()
     return result
 
 
@@ -229,18 +225,19 @@ def supervision(now: datetime | None = None) -> dict:
         if reported:
             continue
         db.session.execute(_insert(Alert).values(
-            subject="case", subject_id=case_id, ticket_id=ticket_id, clock="progress", kind="urge", due_at=due,
+            subject=AlertSubject.CASE, subject_id=case_id, ticket_id=ticket_id, clock=AlertClock.PROGRESS,
+            kind=AlertKind.URGE, due_at=due,
             created_at=now, run_token=token).on_conflict_do_nothing())
-    _alert_events_and_notices(token, "progress", "urge", EventAction.PROGRESS_URGE, "", now, None, subject="case")
-    nt = (sa.select(SupervisionCase.unit_id, Alert.ticket_id, _text("progress_urge"),
+    _alert_events_and_notices(token, AlertClock.PROGRESS, AlertKind.URGE, EventAction.PROGRESS_URGE, "", now, None,
+                              subject=AlertSubject.CASE)
+    nt = (sa.select(SupervisionCase.unit_id, Alert.ticket_id, _text(NotificationKind.PROGRESS_URGE),
                     _text("督办进展催报：工单 ") + Ticket.number + _text(" 本周进展未报送"), _text(""),
                     sa.literal(now), _text(token))
           .join(Ticket, Ticket.id == Alert.ticket_id).join(SupervisionCase, SupervisionCase.id == Alert.subject_id)
-          .where(Alert.run_token == token, Alert.subject == "case"))
+          .where(Alert.run_token == token, Alert.subject == AlertSubject.CASE))
     db.session.execute(sa.insert(Notification).from_select(
         ["unit_id", "ticket_id", "kind", "title", "body", "created_at", "run_token"], nt))
     result = {"progress_urged": _count(Alert, token)}
-    db.session.commit()
     return result
 
 
@@ -249,36 +246,31 @@ def callback_due(now: datetime | None = None) -> dict:
     callback agents (they also appear on the agents' overdue list, a live query)."""
     now = now or clock_now()
     token = uuid.uuid4().hex
-    sel = sa.select(_text("ticket"), Ticket.id, Ticket.id, _text("callback"), _text("overdue"), Ticket.callback_due_at,
+    sel = sa.select(_text(AlertSubject.TICKET), Ticket.id, Ticket.id, _text(AlertClock.CALLBACK), _text(AlertKind.OVERDUE), Ticket.callback_due_at,
                     sa.literal(now), _text(token)).where(
         Ticket.state == TicketState.REVIEWED, Ticket.callback_due_at < now)
     db.session.execute(_insert(Alert).from_select(
         ["subject", "subject_id", "ticket_id", "clock", "kind", "due_at", "created_at", "run_token"], sel
     ).on_conflict_do_nothing())
-    _alert_events_and_notices(token, "callback", "overdue", EventAction.CALLBACK_OVERDUE, "", now, None,
-                              subject="ticket")
-    nt = (sa.select(_text(Role.CALLBACK_AGENT.value), Alert.ticket_id, _text("callback_overdue"),
+    _alert_events_and_notices(token, AlertClock.CALLBACK, AlertKind.OVERDUE, EventAction.CALLBACK_OVERDUE, "", now,
+                              None, subject=AlertSubject.TICKET)
+    nt = (sa.select(_text(Role.CALLBACK_AGENT.value), Alert.ticket_id, _text(NotificationKind.CALLBACK_OVERDUE),
                     _text("回访超期：工单 ") + Ticket.number + _text(" 未在时限内回访"), _text(""), sa.literal(now),
                     _text(token))
-          .join(Ticket, Ticket.id == Alert.ticket_id).where(Alert.run_token == token, Alert.subject == "ticket"))
+          .join(Ticket, Ticket.id == Alert.ticket_id).where(Alert.run_token == token, Alert.subject == AlertSubject.TICKET))
     db.session.execute(sa.insert(Notification).from_select(
         ["role", "ticket_id", "kind", "title", "body", "created_at", "run_token"], nt))
     result = {"callback_overdue": _count(Alert, token)}
-    db.session.commit()
     return result
 
 
 def send_email(now: datetime | None = None) -> dict:
     """Mail unit notifications when SMTP is configured (off by default)."""
-    from hotline.escalation.notifications import send_pending_email
-
     return send_pending_email(now or clock_now())
 
 
 def weekly_report(now: datetime | None = None) -> dict:
     """Mondays 08:00: generate and store the past week's overdue report."""
-    from hotline.reports.weekly import weekly_report_job
-
     return weekly_report_job(now or clock_now())
 
 

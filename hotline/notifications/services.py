@@ -1,4 +1,8 @@
-"""In-app notifications (the bell) and the optional e-mail to units."""
+"""In-app notifications (the bell) and the optional e-mail to units.
+
+Notifications are also the outbox for mail: a row is written in the same transaction as
+the action or job that caused it, and the send_email job mails the unsent ones after
+that transaction committed (a rolled-back action never mails anything)."""
 from __future__ import annotations
 
 import smtplib
@@ -8,10 +12,20 @@ from email.message import EmailMessage
 import sqlalchemy as sa
 from flask import current_app
 
-from hotline.admin.models import Unit
 from hotline.auth.models import User
-from hotline.escalation.models import Notification
+from hotline.enums import NotificationKind
 from hotline.extensions import db
+from hotline.notifications.models import Notification
+from hotline.units.models import Unit
+
+
+def notify(kind: NotificationKind, at: datetime, *, title: str, body: str = "", unit_id=None, user_id=None,
+           role=None, ticket_id=None, run_token=None) -> Notification:
+    """One notice (the one writer of single notices; jobs insert theirs set-based)."""
+    note = Notification(kind=kind, created_at=at, title=title[:200], body=body, unit_id=unit_id, user_id=user_id,
+                        role=role, ticket_id=ticket_id, run_token=run_token)
+    db.session.add(note)
+    return note
 
 
 def visible_condition(user: User):
@@ -38,9 +52,7 @@ def mark_read(user: User, ids, now: datetime) -> int:
             .values(read_at=now, read_by_id=user.id))
     if ids is not None:
         stmt = stmt.where(Notification.id.in_([int(i) for i in ids if str(i).isdigit()]))
-    n = db.session.execute(stmt).rowcount
-    db.session.commit()
-    return n
+    return db.session.execute(stmt).rowcount
 
 
 def send_pending_email(now: datetime, batch: int = 200) -> dict:
@@ -64,6 +76,6 @@ def send_pending_email(now: datetime, batch: int = 200) -> dict:
                 msg.set_content(note.body or note.title)
                 smtp.send_message(msg)
                 note.emailed_at = now
-                db.session.commit()  # one by one: a crash never re-sends what went out
+                db.session.commit()  # the job's boundary, per message: a crash never re-sends what went out
                 sent += 1
     return {"sent": sent}

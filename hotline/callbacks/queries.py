@@ -64,13 +64,14 @@ def rate_limited(client: str, number: str = "") -> bool:
 
 def lookup_status(number: str, phone_tail: str, client: str) -> PublicStatus | None:
     """The public view of a ticket, or None. A wrong number and wrong phone digits give the
-    same None (no enumeration); every attempt is recorded for the rate limit."""
+    same None (no enumeration); every attempt is recorded for the rate limit (flushed; the
+    page commits it)."""
     number, phone_tail = (number or "").strip(), (phone_tail or "").strip()
     ticket = db.session.scalars(sa.select(Ticket).where(Ticket.number == number)).first() if number else None
     ok = (ticket is not None and len(phone_tail) == 4 and phone_tail.isdigit()
           and hmac.compare_digest(ticket.caller_phone[-4:], phone_tail))
     db.session.add(StatusLookup(client=client[:64], number=number[:24], at=clock_now(), found=ok))
-    db.session.commit()
+    db.session.flush()
     if not ok:
         return None
     reply = db.session.scalars(sa.select(Reply).where(Reply.ticket_id == ticket.id, Reply.review_ok.is_(True))

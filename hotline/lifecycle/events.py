@@ -1,0 +1,60 @@
+"""The one writer of `ticket_events`.
+
+Rule (also stated on TicketEvent): an action writes one event per consequence that the
+history must show, and bumps the ticket's version exactly once, however many events it
+wrote. A reasonable 不满意 is one action with two consequences, so it writes CALLBACK and
+then REOPEN and the version goes up by one. Scheduler notices (预警, 催办, 超期, 升级) are
+not user actions: they are written set-based through `insert_from_select`, change no
+state and leave the version alone, so nobody's open form goes stale because of them.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from hotline.clock import now as clock_now
+from hotline.enums import EventAction, TicketState
+from hotline.extensions import db
+from hotline.tickets.models import Ticket, TicketEvent
+
+#: Columns the set-based writer fills, in order.
+SET_COLUMNS = ("ticket_id", "action", "from_state", "to_state", "at", "note", "payload")
+
+
+def record(ticket: Ticket, actor, action: EventAction, from_state: TicketState | None, *, note: str = "",
+           payload: dict | None = None, assignment=None, at: datetime | None = None) -> TicketEvent:
+    """Append one event for an action on `ticket` (the version is bumped by the action runner)."""
+    at = at or clock_now()
+    ticket.updated_at = at
+    event = TicketEvent(
+        ticket=ticket,
+        assignment_id=assignment.id if assignment is not None else None,
+        actor_id=actor.id if actor is not None else None,
+        actor_unit_id=actor.unit_id if actor is not None else None,
+        at=at, action=action, from_state=from_state, to_state=ticket.state,
+        note=note or "", payload=payload or {},
+    )
+    db.session.add(event)
+    return event
+
+
+def bump_version(ticket: Ticket) -> None:
+    """Once per action: a persistent ticket's version goes up by one."""
+    if sa.inspect(ticket).persistent:
+        ticket.version += 1
+
+
+def json_literal(value: dict):
+    """A JSON payload as a SQL literal for set-based inserts."""
+    text = json.dumps(value, ensure_ascii=False)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return sa.cast(sa.literal(text), postgresql.JSONB)
+    return sa.literal(text)
+
+
+def insert_from_select(select: sa.Select) -> None:
+    """Many events at once (the scheduler): `select` yields SET_COLUMNS in order."""
+    db.session.execute(sa.insert(TicketEvent).from_select(list(SET_COLUMNS), select))

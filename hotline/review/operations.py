@@ -1,0 +1,49 @@
+"""审核 (review): the centre checks the lead unit's reply before the citizen is called
+back; a reply that does not answer the request goes back to the unit with a note."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from hotline.auth.models import User
+from hotline.deadlines.services import due_for
+from hotline.enums import AssignmentState, DeadlineClock, EventAction, Role, TicketState
+from hotline.errors import ValidationFailed
+from hotline.extensions import db
+from hotline.lifecycle.events import record
+from hotline.lifecycle.guards import require_state, text
+from hotline.lifecycle.registry import register
+from hotline.tickets.models import Reply, Ticket
+
+
+def latest_lead_reply(ticket: Ticket) -> Reply:
+    return db.session.scalars(sa.select(Reply).where(
+        Reply.ticket_id == ticket.id, Reply.assignment_id == ticket.lead_assignment.id)
+        .order_by(Reply.id.desc()).limit(1)).one()
+
+
+def _replied(ticket, actor, target, at):
+    require_state(ticket, "审核", TicketState.REPLIED)
+
+
+@register("review", "审核", (Role.DISPATCHER,), stage="review", check=_replied,
+          message=lambda t: "审核通过，已转回访" if t.state is TicketState.REVIEWED else "已退回承办单位")
+def review(ticket: Ticket, actor: User, target, at: datetime, data: dict) -> Ticket:
+    """审核: accept the reply (to callback) or send it back to the unit with a note."""
+    decision = data.get("decision")
+    if decision not in ("accept", "reject"):
+        raise ValidationFailed("请选择审核结果", field="decision")
+    accept = decision == "accept"
+    note = text(data.get("note"), "note", "退回意见", required=not accept)
+    row = latest_lead_reply(ticket)
+    row.reviewed_at, row.review_ok, row.review_note = at, accept, note
+    if accept:
+        ticket.state = TicketState.REVIEWED
+        ticket.callback_due_at = due_for(DeadlineClock.CALLBACK, ticket.request_type, ticket.urgency, at).at
+    else:
+        ticket.state = TicketState.REOPENED if ticket.reopen_count else TicketState.SIGNED
+        ticket.lead_assignment.state = AssignmentState.SIGNED
+    record(ticket, actor, EventAction.REVIEW_ACCEPT if accept else EventAction.REVIEW_REJECT, TicketState.REPLIED,
+           note=note, at=at, assignment=ticket.lead_assignment, payload={"reply_id": row.id})
+    return ticket
