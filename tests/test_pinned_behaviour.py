@@ -8,9 +8,10 @@ import pytest
 import sqlalchemy as sa
 
 from hotline.enums import EventAction, Satisfaction, TicketState
-from hotline.escalation import jobs
-from hotline.escalation import services as esc
-from hotline.escalation.models import Escalation, SupervisionCase
+from hotline.scheduler import jobs
+from hotline.scheduler.models import Escalation
+from hotline.supervision.models import SupervisionCase
+from tests import svc as esc
 from hotline.deadlines.services import WorkCalendar, calendar, forget_calendar
 from hotline.extensions import db
 from hotline.reports.rates import unit_ranking
