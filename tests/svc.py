@@ -4,11 +4,9 @@ committed in its own unit of work, as a page request would."""
 from __future__ import annotations
 
 from hotline import stages  # noqa: F401  (registers every lifecycle action)
-from hotline.callbacks.operations import MAX_FAILED_CALLBACKS, failed_callback_count  # noqa: F401
 from hotline.enums import Closure
 from hotline.errors import ValidationFailed
 from hotline.extensions import db
-from hotline.intake.operations import TICKET_FIELDS, allocate_number  # noqa: F401
 from hotline.intake.operations import record_ticket as _record_ticket
 from hotline.lifecycle import perform, unit_of_work
 from hotline.supervision.models import SupervisionCase

@@ -167,6 +167,13 @@ def test_ticket_life_through_the_browser(browser_page, live_server):
     shot("02-intake-saved")
     logout()
 
+    def open_action(label):
+        """Press an action's button (from the keyboard, as operators do); its form opens."""
+        summary = page.locator("details.action-box > summary", has_text=label).first
+        summary.focus()
+        page.keyboard.press("Enter")
+        expect(summary.locator("xpath=..")).to_have_attribute("open", "")
+
     # 2. dispatcher finds it through 工单查询 and dispatches it ------------------------------
     login("dispatcher")
     page.get_by_role("navigation").get_by_role("link", name="工单查询").click()
@@ -177,6 +184,7 @@ def test_ticket_life_through_the_browser(browser_page, live_server):
     shot("03-search")
     open_ticket(number)
     state_is("待派单")
+    open_action("派单")
     dispatch = page.locator("form.action-dispatch")
     lead = dispatch.get_by_label("主办单位")
     if lead.locator("option[selected]").count() == 0:  # no routing-rule suggestion: pick the unit
@@ -201,6 +209,8 @@ def test_ticket_life_through_the_browser(browser_page, live_server):
     page.get_by_role("button", name="签收", exact=True).click()
     expect(page.locator(".flash-success")).to_have_text("已签收")
     state_is("办理中")
+    expect(page.locator("form.action-reply")).to_be_hidden()  # each action's form opens from its button
+    open_action("办结反馈")
     reply = page.locator("form.action-reply")
     reply.get_by_label("办理结果", exact=True).fill("已联系物业公司和维保单位，更换曳引机控制板，电梯已恢复运行。")
     reply.get_by_label("办理过程").fill("现场查看，联系维保单位当日维修。")
@@ -219,6 +229,7 @@ def test_ticket_life_through_the_browser(browser_page, live_server):
     expect(card.locator(".queue-count")).to_have_text("1")
     card.click()
     open_ticket(number)
+    open_action("审核")
     review = page.locator("form.action-review")
     review.get_by_label("通过，转回访").check()
     shot("09-review-form")

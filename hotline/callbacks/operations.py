@@ -12,7 +12,7 @@ from hotline.enums import Closure, EventAction, Resolution, Role, Satisfaction, 
 from hotline.errors import DomainError, ValidationFailed
 from hotline.extensions import db
 from hotline.lifecycle.events import record
-from hotline.lifecycle.guards import coerce, flag, require_state, text
+from hotline.lifecycle.guards import coerce, flag, in_state, require_state, text
 from hotline.lifecycle.registry import register
 from hotline.supervision.operations import reopen_under_supervision
 from hotline.tickets.closing import finish
@@ -26,13 +26,7 @@ def failed_callback_count(ticket: Ticket) -> int:
         Callback.ticket_id == ticket.id, Callback.round == ticket.reopen_count, Callback.reached.is_(False)))
 
 
-def _reviewed(label):
-    def check(ticket, actor, target, at):
-        require_state(ticket, label, TicketState.REVIEWED)
-    return check
-
-
-@register("callback", "回访", (Role.CALLBACK_AGENT,), stage="callbacks", check=_reviewed("回访"),
+@register("callback", "回访", (Role.CALLBACK_AGENT,), stage="callbacks", check=in_state("回访", TicketState.REVIEWED),
           message="回访已记录")
 def record_callback(ticket: Ticket, actor: User, target, at: datetime, data: dict) -> Callback:
     """回访: one call to the citizen.

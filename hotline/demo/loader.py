@@ -28,7 +28,7 @@ from hotline.auth.services import create_user
 from hotline.clock import clock
 from hotline.deadlines.services import calendar, due_for, seed_default_policy
 from hotline.demo import data
-from hotline.enums import (Channel, Closure, DeadlineClock, LimitUnit, RequestType, Resolution, ReturnReason,
+from hotline.enums import (Channel, DeadlineClock, LimitUnit, RequestType, Resolution, ReturnReason,
                            Role, Satisfaction, SupervisionState, TicketState, UnitKind, Urgency)
 from hotline.extensions import db
 from hotline import stages  # noqa: F401  (registers every lifecycle action)

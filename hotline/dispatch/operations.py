@@ -10,10 +10,10 @@ from hotline.auth.models import User
 from hotline.deadlines.services import assignment_clocks
 from hotline.enums import (AssignmentRole, AssignmentState, Closure, EventAction, ReturnDecision, Role, TicketState,
                            UnitKind)
-from hotline.errors import DomainError, ValidationFailed
+from hotline.errors import ValidationFailed
 from hotline.extensions import db
 from hotline.lifecycle.events import record
-from hotline.lifecycle.guards import require_state, text
+from hotline.lifecycle.guards import in_state, pending_target, require_state, text
 from hotline.lifecycle.registry import register
 from hotline.tickets.models import Assignment, Ticket, TicketReturn
 from hotline.tickets.closing import finish
@@ -86,13 +86,7 @@ def dispatch_to(ticket: Ticket, actor: User, lead: Unit, cos: list[Unit], at: da
 
 
 # --- dispatch ---------------------------------------------------------------------------
-def _waiting_for_dispatch(label):
-    def check(ticket, actor, target, at):
-        require_state(ticket, label, TicketState.PENDING_DISPATCH)
-    return check
-
-
-@register("dispatch", "派单", (Role.DISPATCHER,), stage="dispatch", check=_waiting_for_dispatch("派单"),
+@register("dispatch", "派单", (Role.DISPATCHER,), stage="dispatch", check=in_state("派单", TicketState.PENDING_DISPATCH),
           message="已派单")
 def dispatch(ticket: Ticket, actor: User, target, at: datetime, data: dict) -> Ticket:
     """派单: the lead unit and optional co-units, each with its deadlines."""
@@ -103,22 +97,10 @@ def dispatch(ticket: Ticket, actor: User, target, at: datetime, data: dict) -> T
 
 # --- a unit's return: re-dispatch or overrule -------------------------------------------
 def pending_returns(ticket: Ticket, actor: User, target=None) -> list[TicketReturn]:
-    if target not in (None, ""):
-        try:
-            ret = db.session.get(TicketReturn, int(target))
-        except (TypeError, ValueError):
-            ret = None
-        if ret is None or ret.ticket_id != ticket.id:
-            raise ValidationFailed("退单记录不存在", field="return_id")
-        if ret.decision is not ReturnDecision.PENDING:
-            raise DomainError("RETURN_DECIDED", f"该退单已处理（{ret.decision.label}）")
-        return [ret]
-    rows = db.session.scalars(sa.select(TicketReturn).where(
-        TicketReturn.ticket_id == ticket.id, TicketReturn.decision == ReturnDecision.PENDING)
-        .order_by(TicketReturn.id)).all()
-    if not rows:
-        raise DomainError("NO_PENDING_RETURN", "该工单没有待处理的退单")
-    return list(rows)
+    return pending_target(TicketReturn, ticket, target, pending=lambda r: r.decision is ReturnDecision.PENDING,
+                          field="return_id", missing="退单记录不存在", none_code="NO_PENDING_RETURN",
+                          none_message="该工单没有待处理的退单", decided_code="RETURN_DECIDED", decided_what="该退单",
+                          decided_label=lambda r: r.decision.label)
 
 
 def _returned_assignment_state(label):
@@ -185,7 +167,7 @@ def overrule_return(ticket: Ticket, actor: User, ret: TicketReturn, at: datetime
 
 
 # --- merge and invalid ------------------------------------------------------------------
-@register("merge", "并单", (Role.DISPATCHER,), stage="dispatch", check=_waiting_for_dispatch("并单"),
+@register("merge", "并单", (Role.DISPATCHER,), stage="dispatch", check=in_state("并单", TicketState.PENDING_DISPATCH),
           message=lambda t: f"已并入 {t.merged_into.number}")
 def merge(ticket: Ticket, actor: User, target, at: datetime, data: dict) -> Ticket:
     """并单: a duplicate waiting for dispatch is closed into the ticket it repeats
@@ -211,7 +193,7 @@ def merge(ticket: Ticket, actor: User, target, at: datetime, data: dict) -> Tick
     return ticket
 
 
-@register("close", "无效工单办结", (Role.DISPATCHER,), stage="dispatch", check=_waiting_for_dispatch("办结归档"),
+@register("close", "无效工单办结", (Role.DISPATCHER,), stage="dispatch", check=in_state("办结归档", TicketState.PENDING_DISPATCH),
           message="工单已办结")
 def close_invalid(ticket: Ticket, actor: User, target, at: datetime, data: dict) -> Ticket:
     """无效工单: a ticket still waiting for dispatch that needs no handling."""

@@ -14,7 +14,7 @@ from hotline.errors import DomainError, ValidationFailed
 from hotline.extensions import db
 from hotline.handling.operations import assignments
 from hotline.lifecycle.events import record
-from hotline.lifecycle.guards import require_assignment_state, require_state, text
+from hotline.lifecycle.guards import pending_target, require_assignment_state, require_state, text
 from hotline.lifecycle.registry import register
 from hotline.supervision.queries import require_instruction_read
 from hotline.tickets.models import Assignment, ExtensionRequest, Ticket
@@ -60,22 +60,10 @@ def request_extension(ticket: Ticket, actor: User, a: Assignment, at: datetime, 
 
 
 def pending_extensions(ticket: Ticket, actor: User, target=None) -> list[ExtensionRequest]:
-    if target not in (None, ""):
-        try:
-            req = db.session.get(ExtensionRequest, int(target))
-        except (TypeError, ValueError):
-            req = None
-        if req is None or req.ticket_id != ticket.id:
-            raise ValidationFailed("延期申请不存在", field="request_id")
-        if req.state is not ExtensionState.PENDING:
-            raise DomainError("EXTENSION_DECIDED", f"该延期申请已处理（{req.state.label}）")
-        return [req]
-    rows = db.session.scalars(sa.select(ExtensionRequest).where(
-        ExtensionRequest.ticket_id == ticket.id, ExtensionRequest.state == ExtensionState.PENDING)
-        .order_by(ExtensionRequest.id)).all()
-    if not rows:
-        raise DomainError("NO_PENDING_EXTENSION", "该工单没有待审批的延期申请")
-    return list(rows)
+    return pending_target(ExtensionRequest, ticket, target, pending=lambda r: r.state is ExtensionState.PENDING,
+                          field="request_id", missing="延期申请不存在", none_code="NO_PENDING_EXTENSION",
+                          none_message="该工单没有待审批的延期申请", decided_code="EXTENSION_DECIDED", decided_what="该延期申请",
+                          decided_label=lambda r: r.state.label)
 
 
 def _can_decide(ticket, actor, req: ExtensionRequest, at):

@@ -15,7 +15,7 @@ from hotline.errors import DomainError, ValidationFailed
 from hotline.extensions import db
 from hotline.intake.models import KnowledgeArticle
 from hotline.lifecycle.events import record
-from hotline.lifecycle.guards import coerce, require_role, require_state, text
+from hotline.lifecycle.guards import coerce, in_state, require_role, text
 from hotline.lifecycle.registry import register
 from hotline.routing.services import auto_dispatch_enabled, suggest
 from hotline.tickets.attachments import attach
@@ -129,11 +129,7 @@ def answer_on_call(ticket: Ticket, actor: User, answer: str, kb_article_id, at: 
            payload={"kb_article_id": ticket.kb_article_id, "kb_title": article.title if article else None})
 
 
-def _waiting_for_dispatch(ticket, actor, target, at):
-    require_state(ticket, EventAction.ANSWER.label, TicketState.PENDING_DISPATCH)
-
-
-@register("answer", "直接答复", (Role.OPERATOR,), stage="intake", check=_waiting_for_dispatch,
+@register("answer", "直接答复", (Role.OPERATOR,), stage="intake", check=in_state(EventAction.ANSWER.label, TicketState.PENDING_DISPATCH),
           message="已直接答复办结")
 def answer_directly(ticket: Ticket, actor: User, target, at: datetime, data: dict) -> Ticket:
     """直接答复: the operator answers a waiting ticket; it closes at once."""

@@ -91,3 +91,34 @@ def flag(value) -> bool | None:
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on")
     return bool(value)
+
+
+def in_state(label: str, *states: TicketState):
+    """A guard: the ticket is in one of `states` (the refusal names the action `label`)."""
+
+    def check(ticket: Ticket, actor: User, target, at) -> None:
+        require_state(ticket, label, *states)
+
+    return check
+
+
+def pending_target(model, ticket: Ticket, target, *, pending, field: str, missing: str, none_code: str,
+                   none_message: str, decided_code: str, decided_what: str, decided_label) -> list:
+    """The rows of `model` waiting for a decision on this ticket (a return, an extension
+    request): the one named by `target`, else all of them, oldest first; refused when the
+    named one is not this ticket's, is already decided, or there is none."""
+    if target not in (None, ""):
+        try:
+            row = db.session.get(model, int(target))
+        except (TypeError, ValueError):
+            row = None
+        if row is None or row.ticket_id != ticket.id:
+            raise ValidationFailed(missing, field=field)
+        if not pending(row):
+            raise DomainError(decided_code, f"{decided_what}已处理（{decided_label(row)}）")
+        return [row]
+    rows = [r for r in db.session.scalars(sa.select(model).where(model.ticket_id == ticket.id).order_by(model.id))
+            if pending(r)]
+    if not rows:
+        raise DomainError(none_code, none_message)
+    return rows

@@ -12,7 +12,7 @@ from hotline.enums import AssignmentState, DeadlineClock, EventAction, Role, Tic
 from hotline.errors import ValidationFailed
 from hotline.extensions import db
 from hotline.lifecycle.events import record
-from hotline.lifecycle.guards import require_state, text
+from hotline.lifecycle.guards import in_state, text
 from hotline.lifecycle.registry import register
 from hotline.tickets.models import Reply, Ticket
 
@@ -23,11 +23,7 @@ def latest_lead_reply(ticket: Ticket) -> Reply:
         .order_by(Reply.id.desc()).limit(1)).one()
 
 
-def _replied(ticket, actor, target, at):
-    require_state(ticket, "审核", TicketState.REPLIED)
-
-
-@register("review", "审核", (Role.DISPATCHER,), stage="review", check=_replied,
+@register("review", "审核", (Role.DISPATCHER,), stage="review", check=in_state("审核", TicketState.REPLIED),
           message=lambda t: "审核通过，已转回访" if t.state is TicketState.REVIEWED else "已退回承办单位")
 def review(ticket: Ticket, actor: User, target, at: datetime, data: dict) -> Ticket:
     """审核: accept the reply (to callback) or send it back to the unit with a note."""

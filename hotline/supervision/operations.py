@@ -21,7 +21,7 @@ from hotline.enums import (AlertSubject, AssignmentState, Closure, DeadlineClock
 from hotline.errors import DomainError, PermissionDenied, ValidationFailed
 from hotline.extensions import db
 from hotline.lifecycle.events import record
-from hotline.lifecycle.guards import require_state, text
+from hotline.lifecycle.guards import in_state, require_state, text
 from hotline.lifecycle.registry import register
 from hotline.notifications.services import notify
 from hotline.scheduler.models import Escalation
@@ -93,13 +93,7 @@ def flagged_callback(ticket: Ticket) -> Callback | None:
 
 
 # --- the supervisor's ruling on an unreasonable 不满意 ------------------------------------
-def _unsatisfied(label):
-    def check(ticket, actor, target, at):
-        require_state(ticket, label, TicketState.UNSATISFIED)
-    return check
-
-
-@register("reopen", "重办", (Role.SUPERVISOR,), stage="supervision", check=_unsatisfied("重办"),
+@register("reopen", "重办", (Role.SUPERVISOR,), stage="supervision", check=in_state("重办", TicketState.UNSATISFIED),
           message="已重办，并立督办单")
 def reopen(ticket: Ticket, actor: User, target, at: datetime, data: dict) -> Ticket:
     """重办 by decision: a 不满意 the agent flagged as an unreasonable request is judged to
