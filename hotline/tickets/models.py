@@ -71,8 +71,9 @@ class Ticket(db.Model):
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id")
 
-    # The services bump the version once per transition (in _record); the ORM adds
-    # "WHERE version = <seen>" to every UPDATE, so a lost race raises StaleDataError.
+    # The action runner (hotline.lifecycle.registry.perform) bumps the version once per
+    # action; the ORM adds "WHERE version = <seen>" to every UPDATE, so a lost race
+    # raises StaleDataError, which the unit of work turns into StaleVersion.
     __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
     __table_args__ = (
         sa.Index("ix_tickets_state_lead_unit", "state", "lead_unit_id"),
@@ -241,7 +242,16 @@ class Attachment(db.Model):
 
 
 class TicketEvent(db.Model):
-    """Append-only history: one row per transition."""
+    """Append-only history of a ticket, written only through hotline.lifecycle.events.
+
+    The rule for events and versions: every action writes one event per consequence the
+    history must show, and raises the ticket's version exactly once. Most actions have one
+    consequence and one event. A reasonable 不满意 at the callback is one action with two
+    consequences: it writes CALLBACK (回访 → 回访不满意) and then REOPEN (→ 重办中) and the
+    version goes up by one. Scheduler notices (预警, 催办, 超期, 升级督办, 督办进展催报,
+    回访超期) change no state: they are events without a version bump, so nobody's open
+    form goes stale because a warning was recorded.
+    """
 
     __tablename__ = "ticket_events"
 
