@@ -35,9 +35,6 @@ from tests.test_pages import login
 from tests.test_transitions_support import (HANDLE_DUE, RETURN_DUE, SITUATIONS, Ctx, assignment_of, make,
                                             snapshot)
 
-CASE_ACTIONS = ("progress", "instruction", "ack_instruction", "accept_case")
-
-
 # --- situations beyond the transition tests' catalogue ----------------------------------
 def _instruction_unread(w):
     c = make(w, "reopened")
@@ -237,7 +234,7 @@ def test_ticket_page_buttons_are_the_offered_actions(app, world, client, situati
     now = clock.now()
     for attr, username in PAGE_USERS.items():
         user = getattr(world, attr)
-        offered = {k for k in available_actions(_fresh(c.t), user, now) if k not in CASE_ACTIONS}
+        offered = {k for k in available_actions(_fresh(c.t), user, now) if not REGISTRY[k].on_case}
         visitor = app.test_client()
         login(visitor, username)
         resp = visitor.get(f"/tickets/{c.t}")

@@ -58,6 +58,11 @@ class Action:
     #: Extra keyword arguments a page passes when preparing the form.
     meta: dict = field(default_factory=dict)
 
+    @property
+    def on_case(self) -> bool:
+        """Acts on a supervision case (offered on the case page, not the ticket page)."""
+        return self.target_field == "case_id"
+
     def done_message(self, result) -> str:
         return self.message(result) if callable(self.message) else self.message
 

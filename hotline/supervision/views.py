@@ -16,7 +16,6 @@ from hotline.tickets.queries import sees_all
 from hotline.units.models import Unit
 
 bp = Blueprint("supervision", __name__)
-CASE_ACTIONS = ("ack_instruction", "progress", "instruction", "accept_case")
 
 
 def _cases_query(user):
@@ -67,8 +66,8 @@ def _case_page(case, posted=None, error=None, status=200):
     user = current_user._get_current_object()
     offered = available_actions(ticket, user, stage="supervision")
     forms = {}
-    for key in CASE_ACTIONS:
-        if key in offered and offered[key] is not None and offered[key].id == case.id:
+    for key, target in offered.items():
+        if REGISTRY[key].on_case and target is not None and target.id == case.id:
             form = REGISTRY[key].form(formdata=None, prefix=key)
             form.case_id.data = case.id
             forms[key] = form
@@ -89,7 +88,7 @@ def case(case_id: int):
 @login_required
 def case_action(case_id: int, action: str):
     case = _visible_case(case_id)
-    if action not in CASE_ACTIONS:
+    if action not in REGISTRY or not REGISTRY[action].on_case:
         abort(404)
     form = REGISTRY[action].form(prefix=action)
     if not form.validate_on_submit():

@@ -60,19 +60,6 @@ def search():
 
 
 # --- one ticket -----------------------------------------------------------------------
-#: The order the ticket page lists the actions in (the registry holds what they are).
-PAGE_ORDER = ("sign", "dispatch", "redispatch", "overrule", "decide_extension", "reply", "review", "callback",
-              "reopen", "confirm_unreasonable", "hand_down", "extension", "return", "answer", "merge", "close",
-              "close_unreachable")
-#: Case actions are offered on the supervision case page, not here.
-CASE_ACTIONS = ("progress", "instruction", "ack_instruction", "accept_case")
-
-
-def _page_actions(actions: dict) -> list[str]:
-    keys = [k for k in PAGE_ORDER if k in actions]
-    return keys + [k for k in actions if k not in keys and k not in CASE_ACTIONS]
-
-
 def fresh_form(key: str, ticket: Ticket, target, user):
     """The action's form as the page offers it: current version, target id, choices."""
     action = REGISTRY[key]
@@ -86,8 +73,7 @@ def fresh_form(key: str, ticket: Ticket, target, user):
 
 def render_ticket(ticket: Ticket, *, posted=None, error: str | None = None, status: int = 200):
     user = current_user._get_current_object()
-    offered = available_actions(ticket, user)
-    actions = {k: offered[k] for k in _page_actions(offered)}
+    actions = {k: t for k, t in available_actions(ticket, user).items() if not REGISTRY[k].on_case}
     forms = {key: fresh_form(key, ticket, target, user) for key, target in actions.items()}
     if posted is not None and posted[0] in forms:
         key, form = posted
@@ -146,7 +132,7 @@ def run_action(key: str, ticket: Ticket, form, user):
 @login_required
 def act(ticket_id: int, action: str):
     ticket = get_visible_ticket(current_user, ticket_id)
-    if action not in REGISTRY or action in CASE_ACTIONS:
+    if action not in REGISTRY or REGISTRY[action].on_case:
         return render_ticket(ticket, error="未知操作", status=404)
     user = current_user._get_current_object()
     form = REGISTRY[action].form(prefix=action)
