@@ -52,6 +52,7 @@ class Role(LabeledEnum):
     UNIT_STAFF = ("unit_staff", "承办单位工作人员")
     SUPERVISOR = ("supervisor", "督办人员")
     MANAGER = ("manager", "管理人员")
+    LEADER = ("leader", "领导")
     ADMIN = ("admin", "系统管理员")
 
 
@@ -99,6 +100,16 @@ class TicketState(LabeledEnum):
     REVIEWED = ("reviewed", "待回访")
     UNSATISFIED = ("unsatisfied", "回访不满意")
     REOPENED = ("reopened", "重办中")
+    #: 回退: the dispatcher sent a badly recorded ticket back to the operator to correct.
+    SENT_BACK = ("sent_back", "退回受理")
+    #: 上级协调: returned too often; the supervising level decides who handles it.
+    COORDINATING = ("coordinating", "上级协调")
+    #: 待签批: a supervised ticket's re-handled result waits for a leader's sign-off.
+    PENDING_SIGNOFF = ("pending_signoff", "待签批")
+    #: 纳入计划: reasonable but not solvable now; kept open and followed up on a date.
+    PLANNED = ("planned", "纳入计划")
+    #: 挂起: the clocks stand still (citizen abroad, a court case pending ...).
+    SUSPENDED = ("suspended", "挂起")
     CLOSED = ("closed", "已办结")
 
     @property
@@ -117,6 +128,11 @@ class Closure(LabeledEnum):
     MERGED = ("merged", "并单")
     INVALID = ("invalid", "无效工单")
     UNREASONABLE = ("unreasonable", "诉求不合理办结")
+    REFUSED = ("refused", "不予受理")
+    TRANSFERRED = ("transferred", "转应急处置")
+    WITHDRAWN = ("withdrawn", "市民撤单")
+    TERMINATED = ("terminated", "终止办理")
+    ANONYMOUS = ("anonymous", "匿名办结（不回访）")
 
 
 class AssignmentRole(LabeledEnum):
@@ -174,6 +190,42 @@ class SupervisionState(LabeledEnum):
 
 class SupervisionReason(LabeledEnum):
     UNSATISFIED = ("unsatisfied", "回访不满意")
+    OVERDUE = ("overdue", "超期未办结")
+    LEADER_ASSIGNED = ("leader_assigned", "领导交办")
+    MEDIA = ("media", "媒体关注")
+    REPEATED = ("repeated", "重复投诉")
+
+
+class EmergencyLine(LabeledEnum):
+    """Emergency services a call is transferred to (转应急处置)."""
+
+    POLICE = ("110", "110 公安报警")
+    FIRE = ("119", "119 消防")
+    AMBULANCE = ("120", "120 急救")
+    TRAFFIC = ("122", "122 交通事故")
+
+
+class CallbackOutcome(LabeledEnum):
+    """分类处置: how the callback (or the supervisor) classifies the result."""
+
+    RESOLVED = ("resolved", "已解决")
+    PLANNED = ("planned", "合理但暂不能解决")
+    UNREASONABLE = ("unreasonable", "诉求不合理")
+    UNREACHABLE = ("unreachable", "无法联系")
+
+
+class RequestState(LabeledEnum):
+    """The state of an application someone decides on (suspension, termination, 甄别)."""
+
+    PENDING = ("pending", "待审批")
+    APPROVED = ("approved", "已同意")
+    REFUSED = ("refused", "已驳回")
+    ENDED = ("ended", "已结束")
+
+
+class SignoffDecision(LabeledEnum):
+    APPROVED = ("approved", "签批同意")
+    RETURNED = ("returned", "签批退回")
 
 
 class SupervisionLevel(enum.IntEnum):
@@ -209,6 +261,7 @@ class AlertClock(LabeledEnum):
     HANDLE = ("handle", "办理")
     CALLBACK = ("callback", "回访")
     PROGRESS = ("progress", "督办进展")
+    FOLLOW_UP = ("follow_up", "计划跟踪")
 
 
 class AlertKind(LabeledEnum):
@@ -234,6 +287,15 @@ class NotificationKind(LabeledEnum):
     INSTRUCTION = ("instruction", "领导批示")
     PROGRESS_URGE = ("progress_urge", "督办进展催报")
     CALLBACK_OVERDUE = ("callback_overdue", "回访超期")
+    MANUAL_URGE = ("manual_urge", "督办催办")
+    SIGNOFF = ("signoff", "待领导签批")
+    FOLLOW_UP_URGE = ("follow_up_urge", "计划跟踪催办")
+    SENT_BACK = ("sent_back", "工单退回受理")
+    COORDINATION = ("coordination", "上级协调")
+    DISPUTE = ("dispute", "甄别申请")
+    SUSPENSION = ("suspension", "挂起")
+    TERMINATION = ("termination", "申请终止")
+    DEADLINE = ("deadline", "时限调整")
 
 
 class LimitUnit(LabeledEnum):
@@ -284,3 +346,31 @@ class EventAction(LabeledEnum):
     ESCALATE = ("escalate", "升级督办")
     PROGRESS_URGE = ("progress_urge", "督办进展催报")
     CALLBACK_OVERDUE = ("callback_overdue", "回访超期")
+    FOLLOW_UP_URGE = ("follow_up_urge", "计划跟踪催办")
+    DEADLINE_RECOMPUTED = ("deadline_recomputed", "时限重算")
+    # Intake cases
+    EDIT = ("edit", "修改工单")
+    SEND_BACK = ("send_back", "退回话务员")
+    REFUSE_INTAKE = ("refuse_intake", "不予受理")
+    TRANSFER = ("transfer", "转应急处置")
+    WITHDRAW = ("withdraw", "市民撤单")
+    # Handling cases
+    REQUEST_SUSPENSION = ("request_suspension", "挂起申请")
+    APPROVE_SUSPENSION = ("approve_suspension", "同意挂起")
+    REFUSE_SUSPENSION = ("refuse_suspension", "驳回挂起")
+    RESUME = ("resume", "恢复办理")
+    REQUEST_TERMINATION = ("request_termination", "申请终止")
+    APPROVE_TERMINATION = ("approve_termination", "同意终止")
+    REFUSE_TERMINATION = ("refuse_termination", "驳回终止")
+    TO_COORDINATION = ("to_coordination", "提请上级协调")
+    COORDINATE = ("coordinate", "上级协调裁定")
+    SPLIT = ("split", "拆单")
+    # Leaders and supervision
+    SIGNOFF_APPROVE = ("signoff_approve", "领导签批同意")
+    SIGNOFF_RETURN = ("signoff_return", "领导签批退回")
+    OPEN_CASE = ("open_case", "立督办单")
+    MANUAL_URGE = ("manual_urge", "督办催办")
+    DISPUTE = ("dispute", "申请甄别")
+    DISPUTE_UPHELD = ("dispute_upheld", "甄别成立")
+    DISPUTE_REJECTED = ("dispute_rejected", "甄别不成立")
+

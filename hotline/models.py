@@ -9,7 +9,11 @@ from hotline.notifications.models import Notification  # noqa: F401
 from hotline.reports.models import WeeklyReport  # noqa: F401
 from hotline.routing.models import RoutingRule  # noqa: F401
 from hotline.scheduler.models import Alert, Escalation, JobRun  # noqa: F401
-from hotline.supervision.models import SupervisionCase, SupervisionProgress  # noqa: F401
+from hotline.supervision.models import (Dispute, Instruction, SupervisionCase,  # noqa: F401
+                                       SupervisionProgress, SupervisionUrge)
+from hotline.dispatch.models import Coordination  # noqa: F401
+from hotline.handling.models import Suspension, Termination  # noqa: F401
+from hotline.review.models import LeaderSignoff  # noqa: F401
 from hotline.tickets.models import (Assignment, Attachment, ExtensionRequest, Reply, Ticket,  # noqa: F401
                                     TicketEvent, TicketReturn, TicketSequence)
 from hotline.units.models import Unit  # noqa: F401

@@ -108,10 +108,15 @@ def close(tid, actor, version, closure, note=""):
 
 
 # --- supervision case actions (they act on the case, not on a ticket version) ----------
-def _case_act(key, case_id, actor, **data):
+def _case(case_id) -> SupervisionCase:
     case = db.session.get(SupervisionCase, int(case_id))
     if case is None:
         raise ValidationFailed("督办单不存在", field="case_id")
+    return case
+
+
+def _case_act(key, case_id, actor, **data):
+    case = _case(case_id)
     return act(key, case.ticket_id, actor, target=case.id, **data)
 
 
@@ -120,11 +125,13 @@ def report_progress(case_id, actor, text):
 
 
 def give_instruction(case_id, actor, text):
-    return _case_act("instruction", case_id, actor, text=text)
+    """领导批示 on the case's ticket."""
+    return act("instruction", _case(case_id).ticket_id, actor, text=text)
 
 
 def acknowledge_instruction(case_id, actor):
-    return _case_act("ack_instruction", case_id, actor)
+    """批示已阅 of the oldest unread instruction on the case's ticket."""
+    return act("ack_instruction", _case(case_id).ticket_id, actor)
 
 
 def accept_case(case_id, actor, note):

@@ -138,14 +138,16 @@ def test_supervision_case_life_through_pages(world, client):
     login(sup, "supervisor")
     _, html = page(sup, "/supervision")
     assert t.number in html
-    assert case_post(sup, case.id, "instruction", text="请区政府主要负责同志亲自督办").status_code == 302
+    assert post_action(sup, t.id, "instruction", text="请区政府主要负责同志亲自督办").status_code == 302
+    _, html = page(sup, f"/supervision/{case.id}")
+    assert "请区政府主要负责同志亲自督办" in html and "待单位阅读确认" in html  # the sheet shows it too
     unit = client
     login(unit, "d1staff")
     _, html = page(unit, f"/tickets/{t.id}")
     assert "请区政府主要负责同志亲自督办" in html and "action-reply" not in html
     resp = case_post(unit, case.id, "progress", text="本周已约谈物业")
     assert resp.status_code == 409 and "请先阅读并确认领导批示" in resp.get_data(as_text=True)
-    assert case_post(unit, case.id, "ack_instruction").status_code == 302
+    assert post_action(unit, t.id, "ack_instruction").status_code == 302
     assert case_post(unit, case.id, "progress", text="本周已约谈物业").status_code == 302
     assert count(SupervisionProgress) == 1
     resp = case_post(sup, case.id, "accept_case", note="验收")

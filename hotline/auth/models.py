@@ -25,6 +25,8 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(64), unique=True)
     display_name: Mapped[str] = mapped_column(sa.String(100))
+    #: 职务 (e.g. 分管领导, 主要领导): on the record of a leader's sign-off and instructions.
+    title: Mapped[str] = mapped_column(sa.String(50), default="", server_default="")
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.auth.models import User
-from hotline.enums import Resolution, Satisfaction, SupervisorDecision, enum_column
+from hotline.enums import CallbackOutcome, Resolution, Satisfaction, SupervisorDecision, enum_column
 from hotline.extensions import db
 
 
@@ -25,6 +25,8 @@ class Callback(db.Model):
     satisfaction: Mapped[Satisfaction | None] = mapped_column(enum_column(Satisfaction))
     citizen_words: Mapped[str] = mapped_column(sa.Text, default="")
     request_reasonable: Mapped[bool | None]
+    #: 分类处置 of the result: 已解决 / 合理但暂不能解决 / 诉求不合理 / 无法联系.
+    outcome: Mapped[CallbackOutcome | None] = mapped_column(enum_column(CallbackOutcome))
     note: Mapped[str] = mapped_column(sa.Text, default="")
     #: For a 不满意 the agent judged unreasonable: the supervisor's decision whether it
     #: counts against the unit or not; NULL while undecided.

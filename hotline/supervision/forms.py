@@ -24,12 +24,14 @@ class ProgressForm(CaseForm):
     text = TextAreaField("本周进展", validators=[DataRequired("请填写进展情况"), Length(max=4000)])
 
 
-class InstructionForm(CaseForm):
-    text = TextAreaField("领导批示", validators=[DataRequired("请填写批示内容"), Length(max=4000)])
+class InstructionForm(ActionForm):
+    version = HiddenField()
+    text = TextAreaField("批示内容", validators=[DataRequired("请填写批示内容"), Length(max=4000)])
 
 
-class AckForm(CaseForm):
-    pass
+class AckForm(ActionForm):
+    version = HiddenField()
+    instruction_id = HiddenField()
 
 
 class AcceptForm(CaseForm):
@@ -39,6 +41,6 @@ class AcceptForm(CaseForm):
 attach_form("reopen", ReopenForm)
 attach_form("confirm_unreasonable", ConfirmUnreasonableForm)
 attach_form("progress", ProgressForm, "case_id")
-attach_form("instruction", InstructionForm, "case_id")
-attach_form("ack_instruction", AckForm, "case_id")
+attach_form("instruction", InstructionForm)
+attach_form("ack_instruction", AckForm, "instruction_id")
 attach_form("accept_case", AcceptForm, "case_id")

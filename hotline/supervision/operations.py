@@ -21,16 +21,22 @@ from hotline.enums import (AlertSubject, AssignmentState, Closure, DeadlineClock
 from hotline.errors import DomainError, PermissionDenied, ValidationFailed
 from hotline.extensions import db
 from hotline.lifecycle.events import record
-from hotline.lifecycle.guards import in_state, require_state, text
+from hotline.lifecycle.guards import can_act_for, in_state, require_state, text
 from hotline.lifecycle.registry import register
 from hotline.notifications.services import notify
 from hotline.scheduler.models import Escalation
 from hotline.supervision.levels import level_name
-from hotline.supervision.models import SupervisionCase, SupervisionProgress
-from hotline.supervision.queries import latest_case_for
+from hotline.supervision.models import Instruction, SupervisionCase, SupervisionProgress
+from hotline.supervision.queries import latest_case_for, open_case_for, require_instruction_read, unread_instructions
 from hotline.tickets.closing import finish
 from hotline.tickets.models import Ticket
 from hotline.units.models import Unit
+
+
+#: States in which a unit is working on the ticket, so an instruction has someone to read it.
+INSTRUCTABLE = (TicketState.DISPATCHED, TicketState.SIGNED, TicketState.RETURNED, TicketState.REPLIED,
+                TicketState.REOPENED, TicketState.PENDING_SIGNOFF, TicketState.PLANNED, TicketState.SUSPENDED,
+                TicketState.COORDINATING)
 
 
 # --- reopening under supervision ----------------------------------------------------------
@@ -152,8 +158,7 @@ def _open_cases(own_unit: bool):
 
 
 def _instruction_read(ticket, actor, case: SupervisionCase, at):
-    if case.instruction and case.instruction_seen_at is None:
-        raise DomainError("INSTRUCTION_UNREAD", "请先阅读并确认领导批示")
+    require_instruction_read(ticket, "请先阅读并确认领导批示")
 
 
 @register("progress", "督办进展", (Role.UNIT_STAFF,), stage="supervision", targets=_open_cases(own_unit=True),
@@ -167,31 +172,52 @@ def report_progress(ticket: Ticket, actor: User, case: SupervisionCase, at: date
     return row
 
 
-@register("instruction", "领导批示", (Role.SUPERVISOR,), stage="supervision", targets=_open_cases(own_unit=False),
+def _being_handled(ticket, actor, target, at):
+    require_state(ticket, EventAction.INSTRUCTION.label, *INSTRUCTABLE)
+    if ticket.lead_assignment is None:
+        raise DomainError("NO_UNIT", "工单尚未派给承办单位，无需批示")
+
+
+@register("instruction", "领导批示", (Role.LEADER, Role.SUPERVISOR), stage="supervision", check=_being_handled,
           versioned=False, message="批示已下达")
-def give_instruction(ticket: Ticket, actor: User, case: SupervisionCase, at: datetime, data: dict):
-    """领导批示: recorded by a supervisor; the unit must read it before anything else."""
+def give_instruction(ticket: Ticket, actor: User, target, at: datetime, data: dict) -> Instruction:
+    """领导批示 on any ticket a unit is handling (on its supervision case too, when it has
+    one): the lead unit must acknowledge it before it replies, hands down or asks for time."""
     body = text(data.get("text"), "text", "批示内容")
-    case.instruction, case.instruction_at, case.instruction_by_id = body, at, actor.id
-    case.instruction_seen_at = case.instruction_seen_by_id = None
-    notify(NotificationKind.INSTRUCTION, at, unit_id=case.unit_id, ticket_id=ticket.id, body=body,
-           title=f"领导批示：工单 {ticket.number} 督办单有新的批示，请先阅读确认")
-    record(ticket, actor, EventAction.INSTRUCTION, ticket.state, note=body, at=at, payload={"case_id": case.id})
-    return case
+    case = open_case_for(ticket.id)
+    lead = ticket.lead_assignment
+    row = Instruction(ticket_id=ticket.id, case_id=case.id if case else None, unit_id=lead.unit_id,
+                      author_id=actor.id, author_title=actor.title or "", text=body, created_at=at)
+    db.session.add(row)
+    db.session.flush()
+    notify(NotificationKind.INSTRUCTION, at, unit_id=lead.unit_id, ticket_id=ticket.id, body=body,
+           title=f"领导批示：工单 {ticket.number} 有新的批示，请先阅读确认")
+    record(ticket, actor, EventAction.INSTRUCTION, ticket.state, note=body, at=at,
+           payload={"instruction_id": row.id, "case_id": row.case_id, "by": actor.display_name,
+                    "title": row.author_title})
+    return row
 
 
-def _instruction_unread(ticket, actor, case: SupervisionCase, at):
-    if not case.instruction or case.instruction_seen_at is not None:
+def _unread_for_my_unit(ticket: Ticket, actor: User, target=None) -> list[Instruction]:
+    lead = ticket.lead_assignment
+    if lead is None or not can_act_for(actor, lead):
+        raise PermissionDenied("NOT_YOUR_UNIT", "该工单未派给您的单位，不能操作")
+    rows = unread_instructions(ticket.id)
+    if target not in (None, ""):
+        rows = [r for r in rows if str(r.id) == str(target)]
+    if not rows:
         raise DomainError("NO_UNREAD_INSTRUCTION", "没有待阅的领导批示")
+    return rows
 
 
-@register("ack_instruction", "批示已阅", (Role.UNIT_STAFF,), stage="supervision",
-          targets=_open_cases(own_unit=True), check=_instruction_unread, versioned=False, message="已确认阅读批示")
-def acknowledge_instruction(ticket: Ticket, actor: User, case: SupervisionCase, at: datetime, data: dict):
+@register("ack_instruction", "批示已阅", (Role.UNIT_STAFF,), stage="supervision", targets=_unread_for_my_unit,
+          versioned=False, message="已确认阅读批示")
+def acknowledge_instruction(ticket: Ticket, actor: User, row: Instruction, at: datetime, data: dict):
     """批示已阅: the unit confirms it has read the leader's instruction."""
-    case.instruction_seen_at, case.instruction_seen_by_id = at, actor.id
-    record(ticket, actor, EventAction.ACK_INSTRUCTION, ticket.state, at=at, payload={"case_id": case.id})
-    return case
+    row.acknowledged_at, row.acknowledged_by_id = at, actor.id
+    record(ticket, actor, EventAction.ACK_INSTRUCTION, ticket.state, at=at,
+           payload={"instruction_id": row.id, "case_id": row.case_id})
+    return row
 
 
 def _ticket_closed(ticket, actor, case: SupervisionCase, at):

@@ -11,6 +11,7 @@ from hotline.extensions import db
 from hotline.lifecycle import REGISTRY, available_actions, perform, unit_of_work
 from hotline.supervision.levels import level_names
 from hotline.supervision.models import SupervisionCase, SupervisionProgress
+from hotline.supervision.queries import cases_with_unread_instructions, instructions_for
 from hotline.tickets.models import Ticket
 from hotline.tickets.queries import sees_all
 from hotline.units.models import Unit
@@ -49,6 +50,7 @@ def cases():
     units = db.session.scalars(sa.select(Unit).where(Unit.id.in_(
         _cases_query(current_user).with_only_columns(SupervisionCase.unit_id).distinct())).order_by(Unit.path)).all()
     return render_template("supervision/cases.html", pagination=pagination, tickets=tickets, levels=level_names(),
+                           unread=cases_with_unread_instructions(c.id for c in pagination.items),
                            by_level=by_level, units=units, state=state, level=level, unit_id=unit_id)
 
 
@@ -74,6 +76,7 @@ def _case_page(case, posted=None, error=None, status=200):
     if posted is not None and posted[0] in forms:
         forms[posted[0]] = posted[1]
     return render_template("supervision/case.html", case=case, ticket=ticket, progress=progress, forms=forms,
+                           instructions=instructions_for(ticket.id),
                            labels={k: REGISTRY[k].label for k in forms}, levels=level_names(), error=error,
                            error_action=posted[0] if posted else None), status
 

@@ -17,10 +17,17 @@ class ActionForm(Form):
     assignment_id = HiddenField()
 
     #: Fields that are not the action's input.
-    NOT_INPUT = ("csrf_token", "version", "assignment_id", "return_id", "request_id", "case_id")
+    NOT_INPUT = ("csrf_token", "version", "assignment_id", "return_id", "request_id", "case_id", "instruction_id")
 
     def prepare(self, ticket, target, user, *, fresh: bool) -> None:
         """Choices and defaults that depend on the ticket and on what the action acts on."""
+
+    def has_input(self) -> bool:
+        """Whether the user fills anything in (else the action is a single button)."""
+        return any(f.type not in ("HiddenField", "CSRFTokenField") for f in self)
+
+    def has_files(self) -> bool:
+        return any(f.type == "MultipleFileField" for f in self)
 
     def action_data(self) -> dict:
         """The action's input, as the operation reads it."""

@@ -60,12 +60,25 @@ class Ticket(db.Model):
     reopen_count: Mapped[int] = mapped_column(default=0)
     direct_answer: Mapped[str | None] = mapped_column(sa.Text)
     kb_article_id: Mapped[int | None]
+    #: 匿名: no name (and, for letters and web messages, no phone); no callback.
+    anonymous: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    #: The code a citizen without a phone checks the status page with.
+    query_code: Mapped[str | None] = mapped_column(sa.String(12), index=True)
+    #: 不予受理: the reason's key (a setting lists the reasons and the words read out).
+    refusal_reason: Mapped[str | None] = mapped_column(sa.String(32))
+    #: 转应急处置: the emergency line and the moment of the transfer.
+    transferred_to: Mapped[str | None] = mapped_column(sa.String(8))
+    transferred_at: Mapped[datetime | None]
+    #: 纳入计划: the date the plan is followed up (the unit is urged then).
+    follow_up_on: Mapped[date | None] = mapped_column(sa.Date)
+    #: 拆单: the ticket this one was split from.
+    split_from_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tickets.id"), index=True)
 
     category: Mapped[Category] = relationship(lazy="joined")
     district: Mapped[Unit | None] = relationship(foreign_keys=[district_id])
     lead_unit: Mapped[Unit | None] = relationship(foreign_keys=[lead_unit_id])
     created_by: Mapped[User | None] = relationship()
-    merged_into: Mapped[Ticket | None] = relationship(remote_side=[id])
+    merged_into: Mapped[Ticket | None] = relationship(remote_side=[id], foreign_keys=[merged_into_id])
     assignments: Mapped[list[Assignment]] = relationship(
         back_populates="ticket", order_by="Assignment.id")
     events: Mapped[list[TicketEvent]] = relationship(
@@ -170,6 +183,10 @@ class Reply(db.Model):
     contacted_citizen: Mapped[bool] = mapped_column(default=False)
     contact_note: Mapped[str] = mapped_column(sa.Text, default="")
     public_text: Mapped[str] = mapped_column(sa.Text, default="")
+    #: 阶段性答复: an interim reply with a plan and the date it is followed up.
+    interim: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    plan: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    follow_up_on: Mapped[date | None] = mapped_column(sa.Date)
     reviewed_at: Mapped[datetime | None]
     review_ok: Mapped[bool | None]
     review_note: Mapped[str | None] = mapped_column(sa.Text)

@@ -13,7 +13,7 @@ from hotline.extensions import db
 from hotline.intake.queries import likely_duplicates
 from hotline.lifecycle import REGISTRY, available_actions, perform, unit_of_work, waiting_notices
 from hotline.supervision.levels import level_names
-from hotline.supervision.queries import open_case_for
+from hotline.supervision.queries import instructions_for, open_case_for
 from hotline.tickets.attachments import attachment_path, check_files, discard, stage_files
 from hotline.tickets.forms import SearchForm
 from hotline.tickets.models import Attachment, Reply, Ticket, TicketReturn
@@ -101,7 +101,7 @@ def render_ticket(ticket: Ticket, *, posted=None, error: str | None = None, stat
         actions=actions, labels={k: REGISTRY[k].label for k in actions}, forms=forms,
         notices=waiting_notices(ticket, user), error=error, error_action=posted[0] if posted else None,
         duplicates=duplicates, co_replies=co_replies, callbacks=callbacks, case=open_case_for(ticket.id),
-        level_names=level_names(),
+        level_names=level_names(), instructions=instructions_for(ticket.id),
     ), status
 
 
