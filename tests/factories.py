@@ -84,6 +84,7 @@ class World:
     supervisor: User
     manager: User
     admin: User
+    leader: User
     district_staff: User
     street_staff: User
     community_staff: User
@@ -163,6 +164,7 @@ def build_world() -> World:
         supervisor=user("supervisor", centre, Role.SUPERVISOR),
         manager=user("manager", centre, Role.MANAGER),
         admin=user("admin", centre, Role.ADMIN),
+        leader=user("leader", centre, Role.LEADER),
         district_staff=user("d1staff", district, Role.UNIT_STAFF),
         street_staff=user("s1staff", street, Role.UNIT_STAFF),
         community_staff=user("c1staff", community, Role.UNIT_STAFF),
@@ -170,6 +172,7 @@ def build_world() -> World:
         water_staff=user("water", water, Role.UNIT_STAFF),
         other_staff=user("d2staff", other, Role.UNIT_STAFF),
     )
+    w.leader.title = "分管副主任"
     db.session.commit()
     return w
 

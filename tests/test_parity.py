@@ -20,20 +20,15 @@ from datetime import timedelta
 
 import pytest
 
-from hotline import stages  # noqa: F401  (registers every lifecycle action)
 from hotline.clock import clock
-from hotline.enums import ReturnReason, Role, Satisfaction, TicketState
-from hotline.errors import DomainError
-from hotline.extensions import db
-from hotline.handling.operations import hand_down_options
-from hotline.lifecycle import REGISTRY, available_actions, perform, unit_of_work
+from hotline.enums import Role, Satisfaction, TicketState
+from hotline.lifecycle import REGISTRY, available_actions
 from hotline.supervision.queries import open_case_for
-from hotline.tickets.models import Ticket
 from tests import svc
 from tests.factories import at
+from tests.parity import _fresh, check_parity
 from tests.test_pages import login
-from tests.test_transitions_support import (HANDLE_DUE, RETURN_DUE, SITUATIONS, Ctx, assignment_of, make,
-                                            snapshot)
+from tests.test_transitions_support import HANDLE_DUE, RETURN_DUE, SITUATIONS, Ctx, make
 
 # --- situations beyond the transition tests' catalogue ----------------------------------
 def _instruction_unread(w):
@@ -123,101 +118,12 @@ EXTRA = {
 }
 ALL = {**SITUATIONS, **EXTRA}
 
-USERS = ("operator", "dispatcher", "callback_agent", "supervisor", "manager", "admin", "district_staff",
-         "street_staff", "community_staff", "housing_staff", "water_staff", "other_staff")
-
-
-# --- valid input for each action ---------------------------------------------------------
-def _free_unit(w, ticket):
-    taken = {a.unit_id for a in ticket.active_assignments()}
-    return next(u for u in (w.water, w.other_district, w.housing, w.district) if u.id not in taken)
-
-
-def valid_input(key, w, ticket, target, user, master_id) -> dict:
-    if key == "answer":
-        return {"answer": "已告知市民办理流程。"}
-    if key == "dispatch":
-        return {"lead_unit_id": w.district.id, "co_unit_ids": []}
-    if key == "redispatch":
-        if target is not None and target.assignment_id and ticket.lead_assignment is not None \
-                and ticket.lead_assignment.id != target.assignment_id:
-            return {"co_unit_ids": [_free_unit(w, ticket).id], "note": "改派协办"}
-        return {"lead_unit_id": w.housing.id, "co_unit_ids": [], "note": "改派住建"}
-    if key in ("overrule", "close", "reopen", "confirm_unreasonable", "accept_case", "close_unreachable"):
-        return {"note": "经核实"}
-    if key == "merge":
-        return {"into_ticket_id": master_id}
-    if key == "hand_down":
-        options = hand_down_options(target, user) if target is not None else []
-        return {"sub_unit_id": options[0].id if options else 0}
-    if key == "return":
-        return {"reason": ReturnReason.NOT_OUR_DUTY.value, "reason_text": "不属本单位职责"}
-    if key == "extension":
-        due = target.handle_due_at if target is not None else HANDLE_DUE
-        return {"requested_due_at": due + timedelta(hours=1), "reason": "需协调厂家"}
-    if key == "decide_extension":
-        return {"decision": "approve", "note": "同意"}
-    if key == "reply":
-        return {"result": "已办理完毕"}
-    if key == "review":
-        return {"decision": "accept"}
-    if key == "callback":
-        return {"reached": True, "resolution": "resolved", "satisfaction": "satisfied"}
-    if key in ("progress", "instruction"):
-        return {"text": "本周进展与批示"}
-    return {}
-
-
-def _target_for(key, ticket, user):
-    try:
-        candidates = REGISTRY[key].targets(ticket, user, None)
-    except DomainError:
-        return None
-    return candidates[0] if candidates else None
-
-
-def _fresh(tid) -> Ticket:
-    db.session.expire_all()
-    return db.session.get(Ticket, tid)
-
-
-def _try(key, tid, user, data) -> DomainError | None:
-    """Perform inside a savepoint that is rolled back: None when it succeeded."""
-    ticket = _fresh(tid)
-    savepoint = db.session.begin_nested()
-    try:
-        perform(key, tid, user, ticket.version, **data)
-        return None
-    except DomainError as err:
-        return err
-    finally:
-        savepoint.rollback()
-        db.session.expire_all()
-
 
 @pytest.mark.parametrize("situation", sorted(ALL))
 def test_offered_exactly_when_performing_succeeds(app, world, situation):
     master_id = world.record(caller_phone="13700003333").id
     c: Ctx = ALL[situation](world)
-    mismatches = []
-    for name in USERS:
-        user = getattr(world, name)
-        offered = available_actions(_fresh(c.t), user)
-        for key in REGISTRY:
-            ticket = _fresh(c.t)
-            target = offered.get(key, _target_for(key, ticket, user))
-            data = valid_input(key, world, ticket, target, user, master_id)
-            err = _try(key, c.t, user, data)
-            if (key in offered) != (err is None):
-                mismatches.append(f"{name} {key}: offered={key in offered} "
-                                  f"refused={err.code + ' ' + err.message if err else None}")
-            if err is not None and user.has_role(*REGISTRY[key].roles):
-                before = snapshot(c.t)
-                with pytest.raises(DomainError):
-                    with unit_of_work():
-                        perform(key, c.t, user, _fresh(c.t).version, **data)
-                assert snapshot(c.t) == before, f"refused {key} by {name} changed the database"
-    assert not mismatches, "\n".join(mismatches)
+    check_parity(world, c.t, master_id)
 
 
 PAGE_USERS = {"operator": "operator", "dispatcher": "dispatcher", "callback_agent": "callback",

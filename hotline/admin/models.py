@@ -13,4 +13,4 @@ class Setting(db.Model):
     __tablename__ = "settings"
 
     key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(sa.String(400))
+    value: Mapped[str] = mapped_column(sa.Text)

@@ -294,11 +294,16 @@ def upgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('title', sa.String(length=50), server_default='', nullable=False))
 
+    with op.batch_alter_table('settings', schema=None) as batch_op:
+        batch_op.alter_column('value', existing_type=sa.String(length=400), type_=sa.Text(), existing_nullable=False)
+
     _checks(upgrade=True)
 
 
 def downgrade():
     _checks(upgrade=False)
+    with op.batch_alter_table('settings', schema=None) as batch_op:
+        batch_op.alter_column('value', existing_type=sa.Text(), type_=sa.String(length=400), existing_nullable=False)
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('title')
 
@@ -315,11 +320,11 @@ def downgrade():
         batch_op.drop_column('anonymous')
 
     with op.batch_alter_table('supervision_cases', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('instruction', sa.TEXT(), nullable=True))
-        batch_op.add_column(sa.Column('instruction_by_id', sa.INTEGER(), nullable=True))
-        batch_op.add_column(sa.Column('instruction_seen_by_id', sa.INTEGER(), nullable=True))
-        batch_op.add_column(sa.Column('instruction_seen_at', sa.DATETIME(), nullable=True))
-        batch_op.add_column(sa.Column('instruction_at', sa.DATETIME(), nullable=True))
+        batch_op.add_column(sa.Column('instruction', sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column('instruction_by_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('instruction_seen_by_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('instruction_seen_at', sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column('instruction_at', sa.DateTime(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_supervision_cases_instruction_by_id_users'), 'users', ['instruction_by_id'], ['id'])
         batch_op.create_foreign_key(batch_op.f('fk_supervision_cases_instruction_seen_by_id_users'), 'users', ['instruction_seen_by_id'], ['id'])
         batch_op.drop_constraint(batch_op.f('uq_supervision_cases_code'), type_='unique')

@@ -1,0 +1,1 @@
+"""Forms of callbacks.classification's actions (attached with attach_form)."""

@@ -1,0 +1,1 @@
+"""Forms of dispatch.coordination's actions (attached with attach_form)."""

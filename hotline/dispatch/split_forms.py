@@ -1,0 +1,1 @@
+"""Forms of dispatch.split's actions (attached with attach_form)."""

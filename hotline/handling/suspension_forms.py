@@ -1,0 +1,1 @@
+"""Forms of handling.suspension's actions (attached with attach_form)."""

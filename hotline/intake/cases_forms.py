@@ -1,0 +1,1 @@
+"""Forms of intake.cases's actions (attached with attach_form)."""

@@ -1,0 +1,1 @@
+"""Forms of review.signoff's actions (attached with attach_form)."""

@@ -1,0 +1,1 @@
+"""Forms of supervision.disputes's actions (attached with attach_form)."""

@@ -1,0 +1,1 @@
+"""Forms of supervision.sheets's actions (attached with attach_form)."""
