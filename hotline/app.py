@@ -1,0 +1,72 @@
+"""The application factory: configuration, extensions, blueprints, CLI commands and the
+shared template helpers. `from hotline import create_app` reaches it lazily (see
+hotline/__init__.py)."""
+from __future__ import annotations
+
+import os
+import secrets
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import CONFIGS, INSTANCE_DIR
+from hotline import models, stages  # noqa: F401  (every table; every lifecycle action, before its form attaches)
+from hotline.admin.views import bp as admin_bp
+from hotline.auth.views import bp as auth_bp
+from hotline.callbacks.views import bp as callbacks_bp
+from hotline.cli import register_cli
+from hotline.database import configure_engine
+from hotline.extensions import csrf, db, login_manager, migrate
+from hotline.intake.views import bp as intake_bp
+from hotline.notifications.views import bp as notifications_bp
+from hotline.reports.dashboard_views import bp as dashboard_bp
+from hotline.reports.views import bp as reports_bp
+from hotline.supervision.views import bp as supervision_bp
+from hotline.tickets.views import bp as tickets_bp
+from hotline.web import register_web
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BLUEPRINTS = (auth_bp, tickets_bp, admin_bp, intake_bp, notifications_bp, supervision_bp, callbacks_bp,
+              reports_bp, dashboard_bp)
+
+
+def create_app(config: str | type | None = None, **overrides) -> Flask:
+    app = Flask("hotline", instance_path=str(INSTANCE_DIR), template_folder=os.path.join(ROOT, "templates"))
+    if config is None or isinstance(config, str):
+        config = CONFIGS[config or os.environ.get("HOTLINE_CONFIG", "development")]
+    app.config.from_object(config)
+    app.config.update(overrides)
+    if hasattr(config, "check"):
+        config.check()
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
+    if app.config.get("PROXY_FIX_X_FOR"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录"
+
+    with app.app_context():
+        configure_engine(db.engine)
+
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    register_cli(app)
+    register_web(app)
+    return app
+
+
+def _instance_secret(instance_path: str) -> str:
+    """A random secret key made once per installation, readable only by its owner."""
+    path = os.path.join(instance_path, "secret_key")
+    if not os.path.exists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    with open(path) as f:
+        return f.read().strip()
