@@ -52,7 +52,8 @@ def create_user_cmd(username, roles, unit, display_name, password):
     if found is None:
         raise click.ClickException(f"unit not found: {unit}")
     try:
-        user = create_user(username, password, roles, found, display_name)
+        with unit_of_work():
+            user = create_user(username, password, roles, found, display_name)
     except DomainError as err:
         raise click.ClickException(err.message) from None
     click.echo(f"created user {user.username} ({', '.join(sorted(r.value for r in user.roles))}) in {found.name}")
@@ -70,8 +71,6 @@ def demo_load_cmd(tickets, seed):
 @jobs_cli.command("list")
 def jobs_list_cmd():
     """List the scheduled jobs and their intervals."""
-
-
     intervals = current_app.config["JOB_INTERVALS"]
     for name, fn in JOBS.items():
         every = f"every {intervals[name]} s" if name in intervals else "Mondays 08:00"
@@ -84,9 +83,6 @@ def jobs_list_cmd():
 @click.option("--at", "at", default=None, help='run as if now were "YYYY-MM-DD HH:MM" (local time)')
 def jobs_run_cmd(name, at):
     """Run one job once, now or as if now were --at."""
-
-
-
     if name not in JOBS:
         raise click.ClickException(f"unknown job {name}; see `flask jobs list`")
     moment = None
@@ -107,9 +103,6 @@ def jobs_run_cmd(name, at):
 @scheduler_cli.command("run")
 def scheduler_run_cmd():
     """Run the scheduler in the foreground (leader election on PostgreSQL)."""
-
-
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     run_scheduler(current_app._get_current_object())

@@ -7,11 +7,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from hotline.admin import services as svc
+from hotline.admin.services.organisation import create_unit
+from hotline.admin.services.taxonomy import create_category, save_article, save_routing_rule
 from hotline.categories.models import Category
 from hotline.admin.models import Setting
 from hotline.units.models import Unit
-from hotline.admin.services import get_setting
+from hotline.admin.services.settings import get_setting
 from hotline.auth.models import User
 from hotline.auth.services import create_user
 from hotline.deadlines.models import CalendarYear, HolidayOverride, TimeLimitPolicy
@@ -19,6 +20,7 @@ from hotline.deadlines.services import calendar, forget_calendar, limit_for
 from hotline.enums import DeadlineClock, LimitUnit, RequestType, Role, Urgency
 from hotline.extensions import db
 from hotline.intake.models import KnowledgeArticle
+from hotline.lifecycle import unit_of_work
 from hotline.routing.models import RoutingRule
 from tests.conftest import START, count
 from tests.test_pages import csrf_token, login
@@ -476,13 +478,14 @@ def test_lists_do_not_query_per_row(admin, world, url):
     def add_rows(n):
         for _ in range(n):
             tag = f"{url.rsplit('/', 1)[1]}{count(Unit)}"
-            unit = svc.create_unit(dict(code=f"Q{tag}", name=f"查询单位{tag}", kind="department",
+            with unit_of_work():
+                unit = create_unit(dict(code=f"Q{tag}", name=f"查询单位{tag}", kind="department",
                                         parent_id=world.centre.id, supervisor_id=world.housing.id, active=True))
-            create_user(f"q{tag}", "long-enough-1", ["operator", "manager"], unit)
-            cat = svc.create_category(dict(code=f"Q{tag}", name=f"分类{tag}", parent_id=world.category.id))
-            svc.save_routing_rule(None, dict(category_id=cat.id, lead_unit_id=unit.id,
+                create_user(f"q{tag}", "long-enough-1", ["operator", "manager"], unit)
+                cat = create_category(dict(code=f"Q{tag}", name=f"分类{tag}", parent_id=world.category.id))
+                save_routing_rule(None, dict(category_id=cat.id, lead_unit_id=unit.id,
                                              co_unit_ids=[world.water.id, world.street.id]))
-            svc.save_article(None, dict(title=f"知识{tag}", body="内容", category_id=cat.id), world.admin)
+                save_article(None, dict(title=f"知识{tag}", body="内容", category_id=cat.id), world.admin)
 
     add_rows(2)
     few = queries()

@@ -1,5 +1,5 @@
 """Forms of the admin pages. They check the shape of the input; the rules live in
-hotline.admin.services and hotline.auth.services."""
+hotline.admin.services.* and hotline.auth.services."""
 from __future__ import annotations
 
 from wtforms import (BooleanField, DateField, PasswordField, RadioField, SelectField, SelectMultipleField,
@@ -7,7 +7,7 @@ from wtforms import (BooleanField, DateField, PasswordField, RadioField, SelectF
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from hotline.admin.services import cell_key, clean_limit_amount
+from hotline.admin.services.time_limits import cell_key, clean_limit_amount
 from hotline.enums import DeadlineClock, LimitUnit, RequestType, Role, UnitKind
 from hotline.errors import ValidationFailed
 from hotline.forms import Form

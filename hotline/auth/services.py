@@ -1,4 +1,5 @@
-"""Accounts: creating and changing users, checking logins."""
+"""Accounts: creating and changing users, checking logins. Operations flush; the caller
+(an admin page, a CLI command, the demo loader) commits in its unit of work."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -32,7 +33,7 @@ def create_user(username: str, password: str, roles, unit: Unit, display_name: s
     user.set_password(password)
     user.set_roles(roles)
     db.session.add(user)
-    db.session.commit()
+    db.session.flush()
     return user
 
 
@@ -82,5 +83,5 @@ def update_user(user: User, display_name: str, unit: Unit, roles, active: bool,
     user.set_roles(roles)
     if password:
         user.set_password(password)
-    db.session.commit()
+    db.session.flush()
     return user

@@ -1,0 +1,27 @@
+"""Settings: single values the admin switches, stored as key/value rows."""
+from __future__ import annotations
+
+from hotline.admin.models import Setting
+from hotline.admin.services.base import flushing
+from hotline.errors import ValidationFailed
+from hotline.extensions import db
+
+AUTO_DISPATCH = "auto_dispatch"
+
+
+def get_setting(key: str, default: str | None = None) -> str | None:
+    row = db.session.get(Setting, key)
+    return default if row is None else row.value
+
+
+def set_setting(key: str, value) -> None:
+    """Store one setting (flushes; the caller commits)."""
+    value = "" if value is None else str(value)
+    if len(value) > 400:
+        raise ValidationFailed("设置值不能超过 400 个字", field="value")
+    with flushing():
+        row = db.session.get(Setting, key)
+        if row is None:
+            db.session.add(Setting(key=key, value=value))
+        else:
+            row.value = value
