@@ -40,6 +40,7 @@ class Config:
         "escalation": int(os.environ.get("HOTLINE_ESCALATION_SECONDS", "900")),
         "supervision": int(os.environ.get("HOTLINE_SUPERVISION_SECONDS", "3600")),
         "callback_due": int(os.environ.get("HOTLINE_CALLBACK_DUE_SECONDS", "900")),
+        "follow_up": int(os.environ.get("HOTLINE_FOLLOW_UP_SECONDS", "3600")),
         "send_email": int(os.environ.get("HOTLINE_SEND_EMAIL_SECONDS", "60")),
     }
     SCHEDULER_STANDBY_RETRY_SECONDS = float(os.environ.get("HOTLINE_STANDBY_RETRY_SECONDS", "10"))

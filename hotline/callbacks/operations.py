@@ -7,8 +7,9 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from hotline.auth.models import User
+from hotline.callbacks.classification import classify, put_in_plan
 from hotline.callbacks.models import Callback
-from hotline.enums import Closure, EventAction, Resolution, Role, Satisfaction, TicketState
+from hotline.enums import CallbackOutcome, Closure, EventAction, Resolution, Role, Satisfaction, TicketState
 from hotline.errors import DomainError, ValidationFailed
 from hotline.extensions import db
 from hotline.lifecycle.events import record
@@ -35,6 +36,8 @@ def record_callback(ticket: Ticket, actor: User, target, at: datetime, data: dic
     supervision case (重办) in the same action — two events, CALLBACK then REOPEN, one
     version — except when the agent judged the request unreasonable: then it waits as
     回访不满意 for a supervisor's ruling and does not count against the unit until then.
+    分类处置 (hotline.callbacks.classification): 合理但暂不能解决 keeps the ticket open as
+    纳入计划 with its follow-up date, whatever the satisfaction.
     """
     reached = flag(data.get("reached"))
     if reached is None:
@@ -47,13 +50,21 @@ def record_callback(ticket: Ticket, actor: User, target, at: datetime, data: dic
         cb.satisfaction = coerce(Satisfaction, data.get("satisfaction"), "satisfaction", "满意度")
         cb.citizen_words = text(data.get("citizen_words"), "citizen_words", "市民意见", required=False)
         cb.request_reasonable = flag(data.get("request_reasonable"))
+    cb.outcome = classify(data.get("outcome"), reached, cb.request_reasonable)
+    if cb.outcome is CallbackOutcome.UNREASONABLE:
+        cb.request_reasonable = False
+    planned = {}
+    if cb.outcome is CallbackOutcome.PLANNED:
+        planned = put_in_plan(ticket, cb, data.get("follow_up_on"), at)
+    elif reached:
         if cb.satisfaction is Satisfaction.UNSATISFIED:
             ticket.state = TicketState.UNSATISFIED
         else:
             finish(ticket, Closure.SATISFIED, at)
     db.session.add(cb)
     db.session.flush()
-    payload = {"callback_id": cb.id, "reached": cb.reached}
+    payload = {"callback_id": cb.id, "reached": cb.reached, "outcome": cb.outcome.value,
+               "outcome_label": cb.outcome.label, **planned}
     if reached:
         payload.update(resolution=cb.resolution.value, satisfaction=cb.satisfaction.value,
                        satisfaction_label=cb.satisfaction.label, request_reasonable=cb.request_reasonable)

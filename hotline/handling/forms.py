@@ -1,7 +1,7 @@
 """Forms of the unit's actions."""
 from flask_wtf.file import MultipleFileField
-from wtforms import BooleanField, DateTimeLocalField, HiddenField, RadioField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms import BooleanField, DateField, DateTimeLocalField, HiddenField, RadioField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from hotline.enums import ReturnReason
 from hotline.handling.operations import hand_down_options
@@ -48,6 +48,9 @@ class ReplyForm(ActionForm):
     contacted_citizen = BooleanField("已与市民联系")
     contact_note = TextAreaField("联系情况", validators=[Length(max=2000)])
     public_text = TextAreaField("对市民公开的答复（不填则用办理结果）", validators=[Length(max=4000)])
+    interim = BooleanField("阶段性答复（诉求合理但暂不能解决，纳入计划）")
+    plan = TextAreaField("工作计划（阶段性答复时填写）", validators=[Length(max=10000)])
+    follow_up_on = DateField("计划跟踪日期（阶段性答复时填写）", validators=[Optional()])
     attachments = MultipleFileField("附件")
 
 

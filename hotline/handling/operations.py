@@ -16,6 +16,7 @@ from hotline.extensions import db
 from hotline.lifecycle.events import record
 from hotline.lifecycle.guards import coerce, flag, my_assignments, require_assignment_state, require_state, text
 from hotline.lifecycle.registry import register
+from hotline.callbacks.classification import future_date
 from hotline.supervision.queries import require_instruction_read
 from hotline.tickets.attachments import attach
 from hotline.tickets.models import Assignment, Reply, Ticket, TicketReturn
@@ -135,9 +136,13 @@ def return_ticket(ticket: Ticket, actor: User, a: Assignment, at: datetime, data
 # --- reply ------------------------------------------------------------------------------
 def _can_reply(ticket, actor, a: Assignment, at):
     label = (EventAction.REPLY if a.role is AssignmentRole.LEAD else EventAction.CO_REPLY).label
-    require_assignment_state(a, label, AssignmentState.SIGNED)
+    if a.role is AssignmentRole.LEAD and ticket.state is TicketState.PLANNED:
+        # 纳入计划: the lead unit answers again (its assignment stayed replied, no clock on it)
+        require_assignment_state(a, label, AssignmentState.SIGNED, AssignmentState.REPLIED)
+    else:
+        require_assignment_state(a, label, AssignmentState.SIGNED)
     if a.role is AssignmentRole.LEAD:
-        require_state(ticket, label, *HANDLING_STATES)
+        require_state(ticket, label, *HANDLING_STATES, TicketState.PLANNED)
         require_instruction_read(ticket)
         require_co_units_heard(ticket, at)
 
@@ -145,20 +150,34 @@ def _can_reply(ticket, actor, a: Assignment, at):
 @register("reply", "办结反馈", UNIT, stage="handling", targets=assignments, check=_can_reply,
           message="办理结果已反馈")
 def reply(ticket: Ticket, actor: User, a: Assignment, at: datetime, data: dict) -> Reply:
-    """办结反馈: the lead unit replies to the centre; a co-unit replies to the lead unit."""
+    """办结反馈: the lead unit replies to the centre; a co-unit replies to the lead unit.
+
+    The lead may reply with a 阶段性答复 (interim): the request is reasonable but cannot
+    be solved now; it states its plan and the date the plan is followed up, and the
+    callback may then keep the ticket open as 纳入计划 (hotline.callbacks.classification)."""
     action = EventAction.REPLY if a.role is AssignmentRole.LEAD else EventAction.CO_REPLY
+    interim = bool(flag(data.get("interim"))) and a.role is AssignmentRole.LEAD
+    plan, follow_up_on = "", None
+    if interim:
+        plan = text(data.get("plan"), "plan", "工作计划", max_len=10000)
+        follow_up_on = future_date(data.get("follow_up_on"), at)
+        if follow_up_on is None:
+            raise ValidationFailed("阶段性答复须填写计划跟踪日期", field="follow_up_on")
     row = Reply(ticket=ticket, assignment_id=a.id, unit_id=a.unit_id, author_id=actor.id, created_at=at,
                 result=text(data.get("result"), "result", "办理结果", max_len=10000),
                 actions_taken=text(data.get("actions_taken"), "actions_taken", "办理过程", required=False,
                                    max_len=10000),
                 contacted_citizen=bool(flag(data.get("contacted_citizen"))),
                 contact_note=text(data.get("contact_note"), "contact_note", "联系情况", required=False),
-                public_text=text(data.get("public_text"), "public_text", "公开答复", required=False))
+                public_text=text(data.get("public_text"), "public_text", "公开答复", required=False),
+                interim=interim, plan=plan, follow_up_on=follow_up_on)
     db.session.add(row)
     before = ticket.state
     a.state, a.replied_at = AssignmentState.REPLIED, at
     a.reply_working_days = calendar().working_days_between(a.dispatched_at, at)
     payload = {"unit": a.unit.name, "late": at > a.handle_due_at}
+    if interim:
+        payload.update(interim=True, plan=plan, follow_up_on=follow_up_on.isoformat())
     if a.role is AssignmentRole.LEAD:
         ticket.state = TicketState.REPLIED
         cos = [c for c in ticket.active_assignments() if c.role is AssignmentRole.CO]

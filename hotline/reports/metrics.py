@@ -102,12 +102,14 @@ def _cases_open(p):
 
 
 def _callbacks(p):
-    """Reached callbacks that count (attributed to the ticket's lead unit): not excluded,
-    and not waiting for the supervisor's decision on an unreasonable request."""
+    """Reached callbacks that count (attributed to the ticket's lead unit): ruled counted,
+    or reasonable and not ruled out (甄别成立 rules a 不满意 out); an unreasonable request
+    waiting for the supervisor's decision does not count."""
     return (sa.select(Ticket.lead_unit_id.label("unit_id"), Callback.ticket_id)
             .join(Ticket, Ticket.id == Callback.ticket_id)
             .where(_in(Callback.created_at, p), Callback.reached.is_(True),
-                   sa.or_(Callback.request_reasonable.is_not(False), Callback.supervisor_decision == SupervisorDecision.COUNTED)))
+                   sa.or_(Callback.supervisor_decision == SupervisorDecision.COUNTED,
+                          sa.and_(Callback.request_reasonable.is_not(False), Callback.supervisor_decision.is_(None)))))
 
 
 def _replies(p):

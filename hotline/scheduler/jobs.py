@@ -264,6 +264,32 @@ def callback_due(now: datetime | None = None) -> dict:
     return result
 
 
+def follow_up(now: datetime | None = None) -> dict:
+    """纳入计划: on a planned ticket's follow-up date (or the first run after it) urge the
+    lead unit to report on its plan; once per ticket and follow-up date (a new date is a
+    new urging)."""
+    now = now or clock_now()
+    token = uuid.uuid4().hex
+    due = db.session.execute(sa.select(Ticket.id, Ticket.follow_up_on).where(
+        Ticket.state == TicketState.PLANNED, Ticket.follow_up_on.is_not(None),
+        Ticket.follow_up_on <= now.date())).all()
+    if due:
+        db.session.execute(_insert(Alert).values([
+            dict(subject=AlertSubject.TICKET, subject_id=tid, ticket_id=tid, clock=AlertClock.FOLLOW_UP,
+                 kind=AlertKind.URGE, due_at=datetime.combine(day, datetime.min.time()), created_at=now,
+                 run_token=token) for tid, day in due]).on_conflict_do_nothing())
+    _alert_events_and_notices(token, AlertClock.FOLLOW_UP, AlertKind.URGE, EventAction.FOLLOW_UP_URGE, "", now,
+                              None, subject=AlertSubject.TICKET)
+    nt = (sa.select(Ticket.lead_unit_id, Alert.ticket_id, _text(NotificationKind.FOLLOW_UP_URGE),
+                    _text("计划跟踪催办：工单 ") + Ticket.number + _text(" 已到计划跟踪日期，请报送计划落实情况或办结反馈"),
+                    _text(""), sa.literal(now), _text(token))
+          .join(Ticket, Ticket.id == Alert.ticket_id)
+          .where(Alert.run_token == token, Alert.clock == AlertClock.FOLLOW_UP, Ticket.lead_unit_id.is_not(None)))
+    db.session.execute(sa.insert(Notification).from_select(
+        ["unit_id", "ticket_id", "kind", "title", "body", "created_at", "run_token"], nt))
+    return {"follow_up_urged": _count(Alert, token, Alert.clock == AlertClock.FOLLOW_UP)}
+
+
 def send_email(now: datetime | None = None) -> dict:
     """Mail unit notifications when SMTP is configured (off by default)."""
     return send_pending_email(now or clock_now())
@@ -279,6 +305,7 @@ JOBS: dict[str, Callable[..., dict]] = {
     "escalation": escalation,
     "supervision": supervision,
     "callback_due": callback_due,
+    "follow_up": follow_up,
     "send_email": send_email,
     "weekly_report": weekly_report,
 }

@@ -64,10 +64,12 @@ def reopen_under_supervision(ticket: Ticket, actor: User, note: str, at: datetim
             escalate_case_again(case, ticket, at)
         case.due_at = case_due
     else:
+        from hotline.supervision.sheets import next_case_code  # sheets builds on this module
+
         level = min(case.level + 1, SupervisionLevel.top()) if case else SupervisionLevel.UNIT
         case = SupervisionCase(ticket_id=ticket.id, unit_id=lead.unit_id, reason=SupervisionReason.UNSATISFIED,
                                state=SupervisionState.OPEN, level=int(level), opened_at=at, opened_by_id=actor.id,
-                               due_at=case_due)
+                               due_at=case_due, code=next_case_code(at))
         db.session.add(case)
     db.session.flush()
     record(ticket, actor, EventAction.REOPEN, TicketState.UNSATISFIED, note=note, assignment=lead, at=at,

@@ -12,6 +12,7 @@ from hotline.lifecycle import REGISTRY, available_actions, perform, unit_of_work
 from hotline.supervision.levels import level_names
 from hotline.supervision.models import SupervisionCase, SupervisionProgress
 from hotline.supervision.queries import cases_with_unread_instructions, instructions_for
+from hotline.supervision.sheets import urges_for
 from hotline.tickets.models import Ticket
 from hotline.tickets.queries import sees_all
 from hotline.units.models import Unit
@@ -76,9 +77,9 @@ def _case_page(case, posted=None, error=None, status=200):
     if posted is not None and posted[0] in forms:
         forms[posted[0]] = posted[1]
     return render_template("supervision/case.html", case=case, ticket=ticket, progress=progress, forms=forms,
-                           instructions=instructions_for(ticket.id),
+                           instructions=instructions_for(ticket.id), urges=urges_for(case.id),
                            labels={k: REGISTRY[k].label for k in forms}, levels=level_names(), error=error,
-                           error_action=posted[0] if posted else None), status
+                           error_action=posted[0] if posted else None, signoff_case_id=case.id), status
 
 
 @bp.route("/supervision/<int:case_id>")
