@@ -12,8 +12,9 @@ from hotline.categories.models import Category
 from hotline.units.models import Unit
 from hotline.auth.models import User, UserRole
 from hotline.clock import TZ
-from hotline.demo import data
-from hotline.demo.loader import ALREADY_LOADED, LOGINS_FILE, load_demo, logins_markdown
+from hotline.demo import city
+from hotline.demo.loader import ALREADY_LOADED, load_demo
+from hotline.demo.logins import LOGINS_FILE, logins_markdown
 from hotline.enums import (AssignmentRole, Channel, Closure, EventAction, ExtensionState, RequestType,
                            ReturnDecision, Role, TicketState, Urgency)
 from hotline.extensions import db
@@ -109,7 +110,7 @@ def test_every_demo_login_works_with_csrf(app, monkeypatch):
     assert resp.status_code == 400  # CSRFProtect: the CSRF token is missing
     assert anonymous.get("/").status_code == 302
 
-    for username, password, display_name, roles, unit_code in data.USERS:
+    for username, password, display_name, roles, unit_code in city.USERS:
         assert username in printed and password in printed
         client = app.test_client()
         page = client.get("/login")
