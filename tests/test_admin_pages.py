@@ -52,7 +52,7 @@ def admin(world, client):
 ADMIN_URLS = ["/admin/", "/admin/users", "/admin/users/new", "/admin/units", "/admin/units/new",
               "/admin/categories", "/admin/categories/new", "/admin/routing", "/admin/routing/new",
               "/admin/time-limits", "/admin/holidays", "/admin/holidays/new", "/admin/knowledge",
-              "/admin/knowledge/new"]
+              "/admin/knowledge/new", "/admin/settings"]
 
 
 def test_admin_sees_every_section_and_the_nav_link(admin):
@@ -62,7 +62,7 @@ def test_admin_sees_every_section_and_the_nav_link(admin):
         resp = admin.get(url)
         assert resp.status_code == 200, url
     index = html_of(admin.get("/admin/"))
-    for label in ("用户管理", "单位管理", "分类管理", "派单规则", "时限策略", "节假日", "知识库"):
+    for label in ("用户管理", "单位管理", "分类管理", "派单规则", "时限策略", "节假日", "知识库", "系统设置"):
         assert label in index
 
 
@@ -89,6 +89,7 @@ def test_non_admin_gets_403_and_changes_nothing(world, client, username):
         "/admin/holidays/new": dict(day="2026-11-24", is_workday="0", name="x"),
         "/admin/holidays/years/2027": dict(confirmed="1"),
         "/admin/knowledge/new": dict(title="x", body="x"),
+        "/admin/settings": dict(level_1="x", level_2="x", level_3="x"),
     }
     before = (count(User), count(Unit), count(Category), count(RoutingRule), count(Setting),
               count(HolidayOverride), count(CalendarYear), count(KnowledgeArticle))

@@ -8,9 +8,10 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from hotline.admin.services.time_limits import cell_key, clean_limit_amount
-from hotline.enums import DeadlineClock, LimitUnit, RequestType, Role, UnitKind
+from hotline.enums import DeadlineClock, LimitUnit, RequestType, Role, SupervisionLevel, UnitKind
 from hotline.errors import ValidationFailed
 from hotline.forms import Form
+from hotline.supervision.levels import DEFAULT_NAMES
 
 
 class AdminForm(Form):
@@ -148,3 +149,21 @@ class ArticleForm(AdminForm):
                            validators=[Length(max=400, message="关键词不能超过 400 个字")])
     body = TextAreaField("答复内容", validators=[_required("答复内容")], render_kw={"rows": 10})
     active = BooleanField("启用", default=True)
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _level_name_field(level: SupervisionLevel):
+    default = DEFAULT_NAMES[level]
+    return StringField(f"第 {int(level)} 级督办名称", filters=[_strip], render_kw={"placeholder": default},
+                       description=f"留空则使用默认名称「{default}」",
+                       validators=[Length(max=20, message="督办级别名称不能超过 20 个字")])
+
+
+class LevelNamesForm(AdminForm):
+    """The names of the three supervision levels; a blank one keeps its default."""
+    level_1 = _level_name_field(SupervisionLevel.UNIT)
+    level_2 = _level_name_field(SupervisionLevel.SUPERVISING_UNIT)
+    level_3 = _level_name_field(SupervisionLevel.CENTRE)

@@ -16,6 +16,7 @@ from hotline.enums import Role
 from hotline.errors import DomainError
 from hotline.extensions import db
 from hotline.lifecycle import unit_of_work
+from hotline.supervision.levels import level_names
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PER_PAGE = 50
@@ -84,4 +85,5 @@ def get_or_404(model, ident):
 
 @bp.route("/")
 def index():
-    return render_template("admin/index.html", auto_dispatch=get_setting(AUTO_DISPATCH) == "1")
+    return render_template("admin/index.html", auto_dispatch=get_setting(AUTO_DISPATCH) == "1",
+                           level_names=level_names())
