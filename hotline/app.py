@@ -21,13 +21,14 @@ from hotline.intake.views import bp as intake_bp
 from hotline.notifications.views import bp as notifications_bp
 from hotline.reports.dashboard_views import bp as dashboard_bp
 from hotline.reports.views import bp as reports_bp
+from hotline.review.leader_views import bp as leader_bp
 from hotline.supervision.views import bp as supervision_bp
 from hotline.tickets.views import bp as tickets_bp
 from hotline.web import register_web
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BLUEPRINTS = (auth_bp, tickets_bp, admin_bp, intake_bp, notifications_bp, supervision_bp, callbacks_bp,
-              reports_bp, dashboard_bp)
+              reports_bp, dashboard_bp, leader_bp)
 
 
 def create_app(config: str | type | None = None, **overrides) -> Flask:

@@ -154,6 +154,7 @@ def test_supervision_case_life_through_pages(world, client):
     assert resp.status_code == 409 and "回访办结后才能验收销号" in resp.get_data(as_text=True)
     assert post_action(unit, t.id, "reply", result="已彻底更换电梯控制系统。").status_code == 302
     svc.review(t.id, world.dispatcher, fresh(t.id).version, accept=True)
+    svc.act("signoff_approve", t.id, world.leader, fresh(t.id).version, words="同意")  # 领导签批
     resp = case_post(sup, case.id, "accept_case", note="验收")
     assert resp.status_code == 409  # reviewed, but the citizen has not been called back
     svc.record_callback(t.id, world.callback_agent, fresh(t.id).version, reached=True, resolution="resolved",
@@ -179,6 +180,7 @@ def test_second_unsatisfied_escalates_the_case(world):
     t, case = _reopened(world)
     svc.reply(t.id, world.district_staff, t.version, "再次处理。")
     svc.review(t.id, world.dispatcher, fresh(t.id).version, accept=True)
+    svc.act("signoff_approve", t.id, world.leader, fresh(t.id).version, words="同意")  # 领导签批
     svc.record_callback(t.id, world.callback_agent, fresh(t.id).version, reached=True, resolution="unresolved",
                         satisfaction="unsatisfied")
     db.session.expire_all()

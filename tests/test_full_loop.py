@@ -59,6 +59,9 @@ def test_full_loop_tells_the_story_in_order(world):
     later(days=2)
     svc.reply(tid, w.district_staff, t.version, "维保单位已更换整套控制系统，连续运行48小时无故障。")
     t = svc.review(tid, w.dispatcher, fresh(tid).version, accept=True)
+    assert t.state is S.PENDING_SIGNOFF  # 领导签批 of the supervised ticket's re-handled result
+    svc.act("signoff_approve", tid, w.leader, fresh(tid).version, words="同意，请回访")
+    t = fresh(tid)
     later(hours=2)
     svc.record_callback(tid, w.callback_agent, t.version, reached=True, resolution="resolved",
                         satisfaction="satisfied", citizen_words="修好了，谢谢")
@@ -88,7 +91,8 @@ def test_full_loop_tells_the_story_in_order(world):
         (A.CALLBACK, S.REVIEWED, S.UNSATISFIED),
         (A.REOPEN, S.UNSATISFIED, S.REOPENED),
         (A.REPLY, S.REOPENED, S.REPLIED),
-        (A.REVIEW_ACCEPT, S.REPLIED, S.REVIEWED),
+        (A.REVIEW_ACCEPT, S.REPLIED, S.PENDING_SIGNOFF),
+        (A.SIGNOFF_APPROVE, S.PENDING_SIGNOFF, S.REVIEWED),
         (A.CALLBACK, S.REVIEWED, S.CLOSED),
     ]
     # one version per action: the reasonable 不满意 is one action with two events

@@ -51,6 +51,7 @@ def unsatisfied_round(w, tid):
     request): the same ticket reopens to the same lead unit."""
     svc.reply(tid, w.district_staff, version(tid), "再次处理。")
     svc.review(tid, w.dispatcher, version(tid), accept=True)
+    svc.act("signoff_approve", tid, w.leader, version(tid), words="同意")  # 领导签批
     svc.record_callback(tid, w.callback_agent, version(tid), reached=True, resolution="unresolved",
                         satisfaction=Satisfaction.UNSATISFIED, citizen_words="还是没修好")
     assert fresh(tid).state is TicketState.REOPENED
@@ -347,6 +348,7 @@ def test_satisfaction_rate_is_over_reached_counted_callbacks_not_closed_tickets(
     _callback(w, t3, reached=True, resolution="unresolved", satisfaction="unsatisfied")
     svc.reply(t3, w.district_staff, version(t3), "再次处理。")
     svc.review(t3, w.dispatcher, version(t3), accept=True)
+    svc.act("signoff_approve", t3, w.leader, version(t3), words="同意")  # 领导签批
     _callback(w, t3, reached=True, resolution="resolved", satisfaction="basically")
     # T4: 不满意 flagged unreasonable, still waiting for the supervisor -> not counted
     t4 = w.reviewed().id

@@ -120,6 +120,7 @@ def test_supervision_opened_by_unsatisfied_escalated_by_second_unsatisfied_and_w
     tv = db.session.get(Ticket, t.id)
     svc.reply(t.id, world.district_staff, tv.version, "再次处理。")
     svc.review(t.id, world.dispatcher, db.session.get(Ticket, t.id).version, accept=True)
+    svc.act("signoff_approve", t.id, world.leader, db.session.get(Ticket, t.id).version, words="同意")  # 领导签批
     svc.record_callback(t.id, world.callback_agent, db.session.get(Ticket, t.id).version, reached=True,
                         resolution="unresolved", satisfaction=Satisfaction.UNSATISFIED, request_reasonable=False)
     svc.reopen(t.id, world.supervisor, db.session.get(Ticket, t.id).version, "再次重办")

@@ -29,9 +29,10 @@ def _not_reached(c, times=1):
 
 
 def _loop_back_to_review(c):
-    """From reopened: the unit replies again and the dispatcher accepts."""
+    """From reopened: the unit replies again, the dispatcher accepts and a leader signs off."""
     svc.reply(c.t, c.w.district_staff, c.v, "已更换电梯主板")
     svc.review(c.t, c.w.dispatcher, c.v, accept=True)
+    svc.act("signoff_approve", c.t, c.w.leader, c.v, words="同意")
 
 
 # --- reply (办结反馈) -----------------------------------------------------------------
@@ -356,6 +357,7 @@ def test_reopened_ticket_is_replied_by_the_same_unit_and_can_then_close(world):
     r = applied(c.t, lambda: svc.reply(c.t, world.district_staff, c.v, "已更换电梯主板"))
     assert (r.event["from_state"], r.event["to_state"]) == (TicketState.REOPENED, TicketState.REPLIED)
     svc.review(c.t, world.dispatcher, c.v, accept=True)
+    svc.act("signoff_approve", c.t, world.leader, c.v, words="同意")  # 领导签批
     r = applied(c.t, lambda: _callback(c))
     assert r.ticket["state"] is TicketState.CLOSED
     assert r.new_rows(type(r.result))[0]["round"] == 1

@@ -14,6 +14,7 @@ from hotline.extensions import db
 from hotline.lifecycle.events import record
 from hotline.lifecycle.guards import in_state, text
 from hotline.lifecycle.registry import register
+from hotline.review.signoff import await_signoff, gate
 from hotline.tickets.models import Reply, Ticket
 
 
@@ -24,7 +25,8 @@ def latest_lead_reply(ticket: Ticket) -> Reply:
 
 
 @register("review", "审核", (Role.DISPATCHER,), stage="review", check=in_state("审核", TicketState.REPLIED),
-          message=lambda t: "审核通过，已转回访" if t.state is TicketState.REVIEWED else "已退回承办单位")
+          message=lambda t: {TicketState.REVIEWED: "审核通过，已转回访",
+                             TicketState.PENDING_SIGNOFF: "审核通过，待领导签批"}.get(t.state, "已退回承办单位"))
 def review(ticket: Ticket, actor: User, target, at: datetime, data: dict) -> Ticket:
     """审核: accept the reply (to callback) or send it back to the unit with a note."""
     decision = data.get("decision")
@@ -34,7 +36,10 @@ def review(ticket: Ticket, actor: User, target, at: datetime, data: dict) -> Tic
     note = text(data.get("note"), "note", "退回意见", required=not accept)
     row = latest_lead_reply(ticket)
     row.reviewed_at, row.review_ok, row.review_note = at, accept, note
-    if accept:
+    case = gate(ticket) if accept else None
+    if case is not None:  # 领导签批: a supervised ticket's result waits for a leader first
+        await_signoff(ticket, case, at)
+    elif accept:
         ticket.state = TicketState.REVIEWED
         ticket.callback_due_at = due_for(DeadlineClock.CALLBACK, ticket.request_type, ticket.urgency, at).at
     else:

@@ -85,6 +85,7 @@ QUEUES = {
     "callback_overdue": ("回访超期", (Role.CALLBACK_AGENT, Role.MANAGER)),
     "unsatisfied": ("不满意待重办", (Role.DISPATCHER, Role.SUPERVISOR, Role.CALLBACK_AGENT)),
     "supervised": ("督办中", (Role.SUPERVISOR, Role.UNIT_STAFF, Role.MANAGER, Role.DISPATCHER)),
+    "pending_signoff": ("待签批", (Role.LEADER,)),
 }
 
 
@@ -129,6 +130,8 @@ def queue_condition(user: User, key: str):
         return sa.and_(Ticket.state == TicketState.REVIEWED, Ticket.callback_due_at < now)
     if key == "unsatisfied":
         return Ticket.state == TicketState.UNSATISFIED
+    if key == "pending_signoff":
+        return Ticket.state == TicketState.PENDING_SIGNOFF
     if key == "supervised":
         return sa.exists(sa.select(SupervisionCase.id).where(
             SupervisionCase.ticket_id == Ticket.id, SupervisionCase.state == SupervisionState.OPEN))
