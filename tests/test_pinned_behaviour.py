@@ -206,7 +206,7 @@ def test_approved_extension_already_past_keeps_escalation_and_overdue_mark(world
 def test_lead_reply_waits_for_a_co_unit_up_to_and_including_its_due_moment(world):
     c = make(world, "signed_co")
     co_due = assignment_of(c.t, world.housing).handle_due_at
-    assert co_due == HANDLE_DUE
+    assert co_due == datetime(2026, 11, 27, 9, 30)  # 1 working day before the lead's (co_unit_days_before_lead)
     at(co_due - timedelta(seconds=1))
     refused(c.t, lambda: svc.reply(c.t, world.district_staff, c.v, REPLY_TEXT), code("CO_UNITS_PENDING"))
     at(co_due)

@@ -192,9 +192,11 @@ def test_dispatcher_dispatches_to_lead_and_co_units_with_their_deadlines(world):
         (world.housing.id, AssignmentRole.CO, AssignmentState.DISPATCHED, True, 1),
         (world.water.id, AssignmentRole.CO, AssignmentState.DISPATCHED, True, 1),
     ]
+    co_due = datetime(2026, 11, 27, 9, 30)  # co-units: 1 working day before the lead (co_unit_days_before_lead)
     for a in rows:
+        due = HANDLE_DUE if a["role"] is AssignmentRole.LEAD else co_due
         assert (a["sign_due_at"], a["handle_due_at"], a["handle_due_original_at"], a["return_due_at"]) == (
-            SIGN_DUE, HANDLE_DUE, HANDLE_DUE, RETURN_DUE)
+            SIGN_DUE, due, due, RETURN_DUE)
         assert a["dispatched_by_id"] == world.dispatcher.id and a["handler_unit_id"] is None
         assert a["signed_at"] is None and a["extension_count"] == 0
     assert (r.event["action"], r.event["from_state"], r.event["to_state"]) == (

@@ -166,6 +166,40 @@ class WorkCalendar:
                 return count
             count += 1
 
+    # --- working minutes (挂起: the clocks stand still for the working time it lasts) ---
+    def working_minutes_between(self, start: datetime, end: datetime) -> int:
+        """Working minutes from `start` to `end`: the overlap with the working hours of each
+        working day between them (holidays off, make-up working days on); 0 when end <= start."""
+        if end <= start:
+            return 0
+        total, day = 0, start.date()
+        while day <= end.date():
+            if self.day_status(day)[0]:
+                lo = max(start, datetime.combine(day, self.day_start))
+                hi = min(end, datetime.combine(day, self.day_end))
+                if hi > lo:
+                    total += int((hi - lo).total_seconds() // 60)
+            day += timedelta(days=1)
+        return total
+
+    def add_working_minutes(self, start: datetime, minutes: int) -> Due:
+        """The moment `minutes` working minutes after `start` (counted in working hours of
+        working days only), and whether every day passed was certain."""
+        if minutes < 0:
+            raise ValueError("working minutes must not be negative")
+        if minutes == 0:
+            return Due(start, self.day_status(start.date())[1])
+        moment, confirmed = self.align(start)
+        for _ in range(MAX_SCAN_DAYS):
+            left = int((datetime.combine(moment.date(), self.day_end) - moment).total_seconds() // 60)
+            if minutes <= left:
+                return Due(moment + timedelta(minutes=minutes), confirmed)
+            minutes -= left
+            day, sure = self.next_workday(moment.date())
+            confirmed &= sure
+            moment = datetime.combine(day, self.day_start)
+        raise RuntimeError("no working day found within the scan limit; check holiday overrides")
+
 
 def calendar() -> WorkCalendar:
     """The calendar for this request/app context (loaded once per context)."""
@@ -235,12 +269,33 @@ def warn_at(start: datetime, due: datetime) -> datetime:
     return start + (due - start) * fraction
 
 
-def assignment_clocks(request_type, urgency, start: datetime) -> dict:
+#: 协办: a co-unit's handle deadline is this many working days before the lead's (never
+#: before its sign deadline; only for limits counted in working days). 0: the lead's.
+CO_UNIT_DAYS_BEFORE_LEAD = "co_unit_days_before_lead"
+
+
+def co_unit_handle_due(request_type, urgency, lead_due: Due, sign_due: datetime) -> Due:
+    """A co-unit's handle deadline from the lead's (setting `co_unit_days_before_lead`,
+    default 1): N working days earlier, never before the sign deadline. Hour and minute
+    limits (urgent, critical) run on the plain clock and are shared with the lead."""
+    from hotline.settings import value
+
+    days = int(value(CO_UNIT_DAYS_BEFORE_LEAD, 1) or 0)
+    limit = limit_for(DeadlineClock.HANDLE, request_type, urgency)
+    if days <= 0 or limit is None or LimitUnit.coerce(limit[1]) is not LimitUnit.WORKING_DAYS:
+        return lead_due
+    return Due(max(calendar().sub_working_days(lead_due.at, days), sign_due), lead_due.confirmed)
+
+
+def assignment_clocks(request_type, urgency, start: datetime, *, co_unit: bool = False) -> dict:
     """The sign, handle and return deadlines (and warning moments) of an assignment
-    dispatched at `start`, as Assignment column values."""
+    dispatched at `start`, as Assignment column values; a co-unit's handle deadline is
+    earlier than the lead's (co_unit_handle_due)."""
     sign = due_for(DeadlineClock.SIGN, request_type, urgency, start)
     handle = due_for(DeadlineClock.HANDLE, request_type, urgency, start)
     ret = due_for(DeadlineClock.RETURN, request_type, urgency, start)
+    if co_unit:
+        handle = co_unit_handle_due(request_type, urgency, handle, sign.at)
     return {
         "sign_due_at": sign.at,
         "sign_warn_at": warn_at(start, sign.at),

@@ -42,6 +42,12 @@ UNIT_HANDLING = (TicketState.DISPATCHED, TicketState.SIGNED, TicketState.REOPENE
 PROGRESS_PERIOD = timedelta(days=7)
 
 
+def not_suspended():
+    """挂起: a suspended ticket's clocks stand still (no warning, urge, overdue or escalation)."""
+    return ~sa.exists(sa.select(Ticket.id).where(Ticket.id == Assignment.ticket_id,
+                                                 Ticket.state == TicketState.SUSPENDED))
+
+
 def _insert(model):
     dialect = db.session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
@@ -120,7 +126,7 @@ def deadline_watch(now: datetime | None = None) -> dict:
         due = spec.due_col()
         sel = sa.select(_text(AlertSubject.ASSIGNMENT), Assignment.id, Assignment.ticket_id, _text(spec.clock),
                         _text(spec.kind), due, sa.literal(now), _text(token)).where(
-            Assignment.active.is_(True), spec.condition(now))
+            Assignment.active.is_(True), not_suspended(), spec.condition(now))
         db.session.execute(_insert(Alert).from_select(
             ["subject", "subject_id", "ticket_id", "clock", "kind", "due_at", "created_at", "run_token"], sel
         ).on_conflict_do_nothing())
@@ -173,7 +179,7 @@ def escalation(now: datetime | None = None) -> dict:
     now = now or clock_now()
     tokens: list[str] = []
     cutoff = calendar().sub_working_days(now, current_app.config["ESCALATE_AGAIN_AFTER_WORKING_DAYS"])
-    a_open = sa.and_(Assignment.active.is_(True), Assignment.state.in_(OPEN))
+    a_open = sa.and_(Assignment.active.is_(True), Assignment.state.in_(OPEN), not_suspended())
     unsigned = Assignment.state == AssignmentState.DISPATCHED
     _escalate(AlertSubject.ASSIGNMENT, Assignment, Assignment.escalation_level, Assignment.handle_due_at, a_open,
               sa.or_(Assignment.handle_due_at < now, sa.and_(unsigned, Assignment.sign_due_at < now)),
