@@ -130,6 +130,9 @@ def return_ticket(ticket: Ticket, actor: User, a: Assignment, at: datetime, data
     record(ticket, actor, EventAction.RETURN, before, note=reason_text, assignment=a, at=at,
            payload={"reason": reason.value, "reason_label": reason.label, "unit": a.unit.name,
                     "role": a.role.value})
+    if a.role is AssignmentRole.LEAD:  # returned too often: 上级协调 instead of the dispatcher
+        from hotline.dispatch.coordination import to_coordination_if_due
+        to_coordination_if_due(ticket, actor, ret, at)
     return ret
 
 
