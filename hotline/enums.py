@@ -296,6 +296,7 @@ class NotificationKind(LabeledEnum):
     SUSPENSION = ("suspension", "挂起")
     TERMINATION = ("termination", "申请终止")
     DEADLINE = ("deadline", "时限调整")
+    WITHDRAWN = ("withdrawn", "市民撤单")
 
 
 class LimitUnit(LabeledEnum):

@@ -141,13 +141,13 @@ def test_ticket_life_through_the_browser(browser_page, live_server):
     login("operator")
     page.get_by_role("navigation").get_by_role("link", name="受理来电", exact=True).click()
     expect(page.get_by_role("heading", name="受理来电")).to_be_visible()
-    phone = page.get_by_label("来电号码")
+    phone = page.get_by_label("联系电话", exact=True)
     phone.click()
     phone.press_sequentially("13800001111")
     with page.expect_response(lambda r: "/intake/caller" in r.url):  # the caller's history panel
         phone.press("Tab")
-    expect(page.locator("#caller-panel")).to_contain_text("来电人历史工单")
-    page.get_by_label("来电人姓名").fill("张先生")
+    expect(page.locator("#caller-panel")).to_contain_text("诉求人历史工单")
+    page.get_by_label("诉求人姓名").fill("张先生")
     page.get_by_label("诉求类型").select_option(label="求助")
     page.get_by_label("分类检索").press_sequentially("电梯")
     category = page.get_by_label("诉求分类")
@@ -163,7 +163,7 @@ def test_ticket_life_through_the_browser(browser_page, live_server):
     expect(saved).to_be_visible()
     number = NUMBER.search(saved.inner_text()).group(0)
     expect(page.get_by_role("link", name=number)).to_be_visible()  # "上一张" link
-    expect(page.get_by_label("来电号码")).to_have_value("")  # ready for the next call
+    expect(page.get_by_label("联系电话", exact=True)).to_have_value("")  # ready for the next call
     shot("02-intake-saved")
     logout()
 

@@ -24,8 +24,10 @@ class CloseUnreachableForm(ActionForm):
 
 class StatusForm(Form):
     number = StringField("工单编号", validators=[DataRequired("请输入工单编号"), Length(max=24)])
-    phone_tail = StringField("来电号码后四位", validators=[
-        DataRequired("请输入来电号码后四位"), Regexp(r"^\d{4}$", message="请输入 4 位数字")])
+    #: The phone's last 4 digits, or an anonymous ticket's 8-character query code.
+    phone_tail = StringField("联系电话后四位或查询码", validators=[
+        DataRequired("请输入联系电话后四位或查询码"),
+        Regexp(r"^\s*(\d{4}|[A-Za-z0-9]{8})\s*$", message="请输入 4 位数字或 8 位查询码")])
 
 
 attach_form("callback", CallbackForm)

@@ -12,6 +12,7 @@ from hotline.callbacks.models import Callback, StatusLookup
 from hotline.clock import now as clock_now
 from hotline.enums import TicketState
 from hotline.extensions import db
+from hotline.intake.cases import QUERY_CODE_LENGTH
 from hotline.tickets.models import Reply, Ticket
 
 LOOKUP_WINDOW = timedelta(minutes=10)
@@ -62,14 +63,27 @@ def rate_limited(client: str, number: str = "") -> bool:
     return bool(number) and db.session.scalar(failed.where(StatusLookup.number == number)) >= LOOKUP_LIMIT
 
 
+def _matches(ticket: Ticket | None, secret: str) -> bool:
+    """The phone's last 4 digits, or the anonymous ticket's query code (constant-time)."""
+    if ticket is None:
+        return False
+    if len(secret) == 4 and secret.isdigit():
+        phone = ticket.caller_phone or ""
+        return len(phone) >= 4 and hmac.compare_digest(phone[-4:], secret)
+    if len(secret) == QUERY_CODE_LENGTH and secret.isascii() and secret.isalnum():
+        code = ticket.query_code or ""
+        return bool(code) and hmac.compare_digest(code.encode(), secret.upper().encode())
+    return False
+
+
 def lookup_status(number: str, phone_tail: str, client: str) -> PublicStatus | None:
-    """The public view of a ticket, or None. A wrong number and wrong phone digits give the
-    same None (no enumeration); every attempt is recorded for the rate limit (flushed; the
-    page commits it)."""
+    """The public view of a ticket, or None. `phone_tail` is the phone's last 4 digits or
+    the query code (查询码) of an anonymous request. A wrong number and a wrong secret give
+    the same None (no enumeration); every attempt is recorded for the rate limit (flushed;
+    the page commits it)."""
     number, phone_tail = (number or "").strip(), (phone_tail or "").strip()
     ticket = db.session.scalars(sa.select(Ticket).where(Ticket.number == number)).first() if number else None
-    ok = (ticket is not None and len(phone_tail) == 4 and phone_tail.isdigit()
-          and hmac.compare_digest(ticket.caller_phone[-4:], phone_tail))
+    ok = _matches(ticket, phone_tail)
     db.session.add(StatusLookup(client=client[:64], number=number[:24], at=clock_now(), found=ok))
     db.session.flush()
     if not ok:
@@ -85,7 +99,7 @@ def lookup_status(number: str, phone_tail: str, client: str) -> PublicStatus | N
 def _public_state(ticket: Ticket) -> str:
     if ticket.state is TicketState.CLOSED:
         return "已办结"
-    if ticket.state in (TicketState.PENDING_DISPATCH, TicketState.RETURNED):
+    if ticket.state in (TicketState.PENDING_DISPATCH, TicketState.SENT_BACK, TicketState.RETURNED):
         return "已受理，正在转办"
     if ticket.state in (TicketState.REVIEWED,):
         return "已答复，等待回访"

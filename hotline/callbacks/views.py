@@ -24,7 +24,8 @@ def queue():
 
 @bp.route("/status", methods=["GET", "POST"])
 def status():
-    """Public: a citizen checks their ticket with its number and the phone's last 4 digits."""
+    """Public: a citizen checks their ticket with its number and the phone's last 4 digits
+    (or, for an anonymous request, the query code given when it was recorded)."""
     form = StatusForm()
     result, message, code = None, None, 200
     if form.validate_on_submit():
@@ -35,7 +36,7 @@ def status():
             with unit_of_work():  # the attempt is recorded for the rate limit
                 result = lookup_status(form.number.data, form.phone_tail.data, client)
             if result is None:
-                message = "未找到匹配的工单，请核对工单编号和来电号码后四位"
+                message = "未找到匹配的工单，请核对工单编号和联系电话后四位（或查询码）"
     elif request.method == "POST":
         code = 400
     return render_template("callbacks/status.html", form=form, result=result, message=message), code

@@ -13,19 +13,24 @@ from hotline.dispatch.operations import dispatch_to
 from hotline.enums import Channel, Closure, EventAction, RequestType, Role, TicketState, UnitKind, Urgency
 from hotline.errors import DomainError, ValidationFailed
 from hotline.extensions import db
+from hotline.intake.cases import new_query_code
 from hotline.intake.models import KnowledgeArticle
 from hotline.lifecycle.events import record
 from hotline.lifecycle.guards import coerce, in_state, require_role, text
-from hotline.lifecycle.registry import register
+from hotline.lifecycle.registry import perform, register
 from hotline.routing.services import auto_dispatch_enabled, suggest
 from hotline.tickets.attachments import attach
 from hotline.tickets.closing import finish
 from hotline.tickets.models import Ticket, TicketSequence
 from hotline.units.models import Unit
 
+#: The other endings of a call the intake page offers (besides saving and 直接答复).
+INTAKE_ENDINGS = ("refuse_intake", "transfer")
 PHONE_RE = re.compile(r"^[0-9+\-]{5,20}$")
-TICKET_FIELDS = ("channel", "request_type", "category_id", "urgency", "caller_name", "caller_phone",
+TICKET_FIELDS = ("channel", "request_type", "category_id", "urgency", "anonymous", "caller_name", "caller_phone",
                  "confidential", "address", "district_id", "title", "content")
+#: Channels where an anonymous citizen need not leave a phone (letters, web messages).
+NO_PHONE_CHANNELS = (Channel.LETTER, Channel.WEBSITE, Channel.WECHAT, Channel.APP)
 
 
 def allocate_number(moment: datetime) -> str:
@@ -55,11 +60,16 @@ def _int_or_none(value, field: str, message: str):
 
 
 def validate_draft(draft: dict) -> dict:
+    """The recorded fields of a request, checked (intake and 修改 alike). An anonymous
+    (匿名) request leaves no name, and by letter or web message no phone either."""
+    channel = coerce(Channel, draft.get("channel") or Channel.PHONE, "channel", "来源渠道")
+    anonymous = bool(draft.get("anonymous"))
     phone = re.sub(r"\s+", "", draft.get("caller_phone") or "")
-    if not phone:
-        raise ValidationFailed("请填写来电号码", field="caller_phone")
-    if not PHONE_RE.match(phone):
-        raise ValidationFailed("来电号码格式不正确（5-20位数字，可含 + 和 -）", field="caller_phone")
+    if not phone and not (anonymous and channel in NO_PHONE_CHANNELS):
+        raise ValidationFailed("请填写联系电话" + ("（仅信件、网站、微信、APP 匿名诉求可不留电话）" if anonymous else ""),
+                               field="caller_phone")
+    if phone and not PHONE_RE.match(phone):
+        raise ValidationFailed("联系电话格式不正确（5-20位数字，可含 + 和 -）", field="caller_phone")
     category_id = _int_or_none(draft.get("category_id"), "category_id", "请选择有效的诉求分类")
     category = db.session.get(Category, category_id) if category_id else None
     if category is None or not category.active:
@@ -70,11 +80,13 @@ def validate_draft(draft: dict) -> dict:
         if district is None or district.kind is not UnitKind.DISTRICT:
             raise ValidationFailed("所选区县无效", field="district_id")
     return {
-        "channel": coerce(Channel, draft.get("channel") or Channel.PHONE, "channel", "来源渠道"),
+        "channel": channel,
         "request_type": coerce(RequestType, draft.get("request_type"), "request_type", "诉求类型"),
         "urgency": coerce(Urgency, draft.get("urgency") or Urgency.NORMAL, "urgency", "紧急程度"),
         "category_id": category.id,
-        "caller_name": text(draft.get("caller_name"), "caller_name", "来电人姓名", required=False, max_len=100),
+        "anonymous": anonymous,
+        "caller_name": "" if anonymous else text(draft.get("caller_name"), "caller_name", "诉求人姓名",
+                                                 required=False, max_len=100),
         "caller_phone": phone,
         "confidential": bool(draft.get("confidential")),
         "address": text(draft.get("address"), "address", "事发地址", required=False, max_len=300),
@@ -85,26 +97,35 @@ def validate_draft(draft: dict) -> dict:
 
 
 def record_ticket(actor: User, draft: dict, *, answer: str | None = None, kb_article_id=None,
-                  auto_dispatch: bool = True, attachments=()) -> Ticket:
+                  auto_dispatch: bool = True, attachments=(), ending: tuple[str, dict] | None = None) -> Ticket:
     """受理: record a citizen's request (flushes; the caller commits).
 
     With `answer` the operator answered on the call (直接答复) and the ticket closes in the
-    same transaction. Otherwise it waits for dispatch, unless auto-dispatch is switched on
+    same transaction. With `ending` = (action key, input) the call ends another way in the
+    same transaction: 不予受理 ("refuse_intake") or 转应急处置 ("transfer"), performed through
+    the registry. Otherwise it waits for dispatch, unless auto-dispatch is switched on
     and a certain routing rule matches: then it is dispatched at once, by that rule.
+    An anonymous request gets its query code (查询码) here.
     """
     require_role(actor, Role.OPERATOR, Role.DISPATCHER)
     fields = validate_draft(draft)
     if answer is not None:
         answer = text(answer, "answer", "答复内容")
     at = clock_now()
+    if ending is not None and ending[0] not in INTAKE_ENDINGS:
+        raise DomainError("UNKNOWN_ACTION", f"未知操作：{ending[0]}")
     ticket = Ticket(number=allocate_number(at), version=1, state=TicketState.PENDING_DISPATCH, created_at=at,
                     updated_at=at, created_by_id=actor.id, **fields)
+    if ticket.anonymous:
+        ticket.query_code = new_query_code()
     db.session.add(ticket)
     record(ticket, actor, EventAction.RECORD, None, at=at)
     db.session.flush()
     attach(ticket.id, attachments, actor, at)
     if answer is not None:
         answer_on_call(ticket, actor, answer, kb_article_id, at)
+    elif ending is not None:
+        perform(ending[0], ticket.id, actor, ticket.version, **ending[1])
     elif auto_dispatch:
         suggestion = suggest(ticket.category_id, ticket.district_id)
         if suggestion.certain and auto_dispatch_enabled():

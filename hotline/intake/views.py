@@ -1,4 +1,5 @@
-"""The operator's intake page: caller history first, then the request; two endings."""
+"""The operator's intake page: the citizen's history first, then the request; the call's
+endings: saved for dispatch, 直接答复, 不予受理, 转应急处置."""
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -7,6 +8,8 @@ from hotline.categories.queries import category_choices
 from hotline.enums import Role, UnitKind
 from hotline.errors import DomainError
 from hotline.extensions import db
+from hotline.intake.cases import refusal_reasons
+from hotline.intake.cases_forms import reason_choices
 from hotline.intake.forms import IntakeForm
 from hotline.intake.operations import TICKET_FIELDS, record_ticket
 from hotline.intake.queries import caller_history, likely_duplicates, search_articles
@@ -28,6 +31,7 @@ def _choices(form: IntakeForm) -> None:
     districts = db.session.scalars(sa.select(Unit).where(Unit.kind == UnitKind.DISTRICT, Unit.active.is_(True))
                                    .order_by(Unit.path))
     form.district_id.choices = [("", "—")] + [(u.id, u.name) for u in districts]
+    form.refusal_reason.choices = reason_choices()
 
 
 def _context(form: IntakeForm):
@@ -36,6 +40,7 @@ def _context(form: IntakeForm):
         "history": caller_history(phone) if phone else [],
         "duplicates": likely_duplicates(phone, form.address.data or "", form.category_id.data) if phone else [],
         "articles": search_articles(request.args.get("kb", "")) if request.args.get("kb") else [],
+        "reasons": refusal_reasons(),
     }
 
 
@@ -50,13 +55,15 @@ def new():
     if form.validate_on_submit():
         draft = {f: getattr(form, f).data for f in TICKET_FIELDS}
         answering = bool(form.answer_now.data)
+        ending = None if answering else form.ending()
         try:
             staged = stage_files(check_files(form.attachments.data))
             try:
                 with unit_of_work():
                     ticket = record_ticket(current_user._get_current_object(), draft,
                                            answer=(form.answer.data or "") if answering else None,
-                                           kb_article_id=form.kb_article_id.data or None, attachments=staged)
+                                           kb_article_id=form.kb_article_id.data or None, attachments=staged,
+                                           ending=ending)
             except BaseException:
                 discard(staged)
                 raise
@@ -67,8 +74,15 @@ def new():
             else:
                 flash(err.message, "error")
             return render_template("intake/new.html", form=form, **_context(form)), 400
-        state = "已直接答复办结" if answering else ("已自动派单至" + ticket.lead_unit.name if ticket.lead_unit_id
-                                                    else "已保存，等待派单")
+        if answering:
+            state = "已直接答复办结"
+        elif ending is not None:
+            state = "已" + ticket.closure.label + (f"（{ticket.transferred_to}）" if ticket.transferred_to else "") \
+                + "，已办结"
+        else:
+            state = "已自动派单至" + ticket.lead_unit.name if ticket.lead_unit_id else "已保存，等待派单"
+        if ticket.query_code:
+            state += f"。匿名查询码：{ticket.query_code}（请告知诉求人，凭工单编号和查询码查询办理进度）"
         flash(f"工单 {ticket.number} {state}", "success")
         return redirect(url_for("intake.new", last=ticket.id))
     status = 400 if request.method == "POST" else 200

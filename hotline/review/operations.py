@@ -8,13 +8,14 @@ import sqlalchemy as sa
 
 from hotline.auth.models import User
 from hotline.deadlines.services import due_for
-from hotline.enums import AssignmentState, DeadlineClock, EventAction, Role, TicketState
+from hotline.enums import AssignmentState, Closure, DeadlineClock, EventAction, Role, TicketState
 from hotline.errors import ValidationFailed
 from hotline.extensions import db
 from hotline.lifecycle.events import record
 from hotline.lifecycle.guards import in_state, text
 from hotline.lifecycle.registry import register
 from hotline.review.signoff import await_signoff, gate
+from hotline.tickets.closing import finish
 from hotline.tickets.models import Reply, Ticket
 
 
@@ -26,6 +27,7 @@ def latest_lead_reply(ticket: Ticket) -> Reply:
 
 @register("review", "审核", (Role.DISPATCHER,), stage="review", check=in_state("审核", TicketState.REPLIED),
           message=lambda t: {TicketState.REVIEWED: "审核通过，已转回访",
+                             TicketState.CLOSED: "审核通过，匿名工单不回访，已办结",
                              TicketState.PENDING_SIGNOFF: "审核通过，待领导签批"}.get(t.state, "已退回承办单位"))
 def review(ticket: Ticket, actor: User, target, at: datetime, data: dict) -> Ticket:
     """审核: accept the reply (to callback) or send it back to the unit with a note."""
@@ -40,11 +42,26 @@ def review(ticket: Ticket, actor: User, target, at: datetime, data: dict) -> Tic
     if case is not None:  # 领导签批: a supervised ticket's result waits for a leader first
         await_signoff(ticket, case, at)
     elif accept:
-        ticket.state = TicketState.REVIEWED
-        ticket.callback_due_at = due_for(DeadlineClock.CALLBACK, ticket.request_type, ticket.urgency, at).at
+        to_callback(ticket, at)
     else:
         ticket.state = TicketState.REOPENED if ticket.reopen_count else TicketState.SIGNED
         ticket.lead_assignment.state = AssignmentState.SIGNED
     record(ticket, actor, EventAction.REVIEW_ACCEPT if accept else EventAction.REVIEW_REJECT, TicketState.REPLIED,
-           note=note, at=at, assignment=ticket.lead_assignment, payload={"reply_id": row.id})
+           note=note, at=at, assignment=ticket.lead_assignment, payload={"reply_id": row.id, **closure_of(ticket)})
     return ticket
+
+
+def closure_of(ticket: Ticket) -> dict:
+    """The event payload's note of an anonymous ticket closed instead of going to callback."""
+    return {"closure": ticket.closure.value} if ticket.state is TicketState.CLOSED else {}
+
+
+def to_callback(ticket: Ticket, at: datetime) -> None:
+    """An accepted result goes to callback (回访), its clock started; an anonymous (匿名)
+    ticket has no one to call back and closes at once (Closure.ANONYMOUS)."""
+    if ticket.anonymous:
+        finish(ticket, Closure.ANONYMOUS, at)
+        ticket.callback_due_at = None
+        return
+    ticket.state = TicketState.REVIEWED
+    ticket.callback_due_at = due_for(DeadlineClock.CALLBACK, ticket.request_type, ticket.urgency, at).at

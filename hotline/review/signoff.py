@@ -17,8 +17,7 @@ import sqlalchemy as sa
 
 from hotline import settings
 from hotline.auth.models import User
-from hotline.deadlines.services import due_for
-from hotline.enums import (AssignmentState, DeadlineClock, EventAction, NotificationKind, Role, SignoffDecision,
+from hotline.enums import (AssignmentState, EventAction, NotificationKind, Role, SignoffDecision,
                            TicketState)
 from hotline.extensions import db
 from hotline.lifecycle.events import record
@@ -77,7 +76,7 @@ def signoffs_for(ticket_id: int, case_id: int | None = None) -> list[LeaderSigno
 
 
 def _sign(ticket: Ticket, actor: User, at: datetime, data: dict, decision: SignoffDecision) -> LeaderSignoff:
-    from hotline.review.operations import latest_lead_reply  # review imports this module for the gate
+    from hotline.review.operations import latest_lead_reply, to_callback  # review imports this module
 
     words = text(data.get("words"), "words", "签批意见", max_len=4000)
     reply = latest_lead_reply(ticket)
@@ -89,8 +88,7 @@ def _sign(ticket: Ticket, actor: User, at: datetime, data: dict, decision: Signo
     db.session.flush()
     lead = ticket.lead_assignment
     if decision is SignoffDecision.APPROVED:
-        ticket.state = TicketState.REVIEWED
-        ticket.callback_due_at = due_for(DeadlineClock.CALLBACK, ticket.request_type, ticket.urgency, at).at
+        to_callback(ticket, at)  # (an anonymous ticket closes: no one to call back)
         action = EventAction.SIGNOFF_APPROVE
     else:
         ticket.state = TicketState.REOPENED if ticket.reopen_count else TicketState.SIGNED

@@ -39,7 +39,7 @@ class SearchForm(Form):
         csrf = False
 
     number = StringField("工单编号", validators=[Optional(), Length(max=24)])
-    phone = StringField("来电号码", validators=[Optional(), Length(max=32)])
+    phone = StringField("联系电话", validators=[Optional(), Length(max=32)])
     text = StringField("关键词", validators=[Optional(), Length(max=100)])
     category_id = SelectField("分类", coerce=lambda v: int(v) if v else None, validators=[Optional()])
     unit_id = SelectField("承办单位", coerce=lambda v: int(v) if v else None, validators=[Optional()])

@@ -74,6 +74,7 @@ DUE_SOON = timedelta(hours=24)
 #: queue key -> (label, roles that work it)
 QUEUES = {
     "pending_dispatch": ("待派单", (Role.DISPATCHER, Role.OPERATOR)),
+    "sent_back": ("退回受理待修改", (Role.OPERATOR,)),
     "returned": ("退单待处理", (Role.DISPATCHER,)),
     "extensions": ("延期待审批", (Role.DISPATCHER,)),
     "to_sign": ("待签收", (Role.UNIT_STAFF, Role.DISPATCHER, Role.SUPERVISOR)),
@@ -105,6 +106,8 @@ def queue_condition(user: User, key: str):
     open_states = (AssignmentState.DISPATCHED, AssignmentState.SIGNED)
     if key == "pending_dispatch":
         return Ticket.state == TicketState.PENDING_DISPATCH
+    if key == "sent_back":
+        return Ticket.state == TicketState.SENT_BACK
     if key == "returned":
         return sa.exists(sa.select(TicketReturn.id).where(
             TicketReturn.ticket_id == Ticket.id, TicketReturn.decision == ReturnDecision.PENDING))

@@ -50,7 +50,7 @@ EVENT_ACTION = (
 NOTIFICATION_KIND = (
     "sign_warning", "handle_warning", "sign_urge", "handle_urge", "sign_overdue", "handle_overdue", "escalation",
     "instruction", "progress_urge", "callback_overdue", "manual_urge", "signoff", "follow_up_urge", "sent_back",
-    "coordination", "dispute", "suspension", "termination", "deadline")
+    "coordination", "dispute", "suspension", "termination", "deadline", "withdrawn")
 REQUEST_STATE = ("pending", "approved", "refused", "ended")
 #: (table, column, values now, values before this revision or None for a new column)
 CHECKS = [
