@@ -10,6 +10,7 @@ from typing import Callable
 
 import pytest
 
+from hotline.clock import clock
 from hotline.enums import ReturnReason
 from hotline.errors import DomainError
 from hotline.extensions import db
@@ -21,15 +22,61 @@ from tests.test_transitions_support import HANDLE_DUE, snapshot
 USERS = ("operator", "dispatcher", "callback_agent", "supervisor", "manager", "admin", "leader", "district_staff",
          "street_staff", "community_staff", "housing_staff", "water_staff", "other_staff")
 
-#: key -> function(world, ticket, target, user, master_id) -> input dict, for the actions
-#: the core loop does not know (the process steps' test modules add theirs).
-VALID_INPUT: dict[str, Callable] = {}
+def draft_of(ticket: Ticket) -> dict:
+    """The ticket's recorded fields as the edit form sends them."""
+    return dict(channel=ticket.channel.value, request_type=ticket.request_type.value,
+                category_id=ticket.category_id, urgency=ticket.urgency.value, anonymous=ticket.anonymous,
+                caller_name=ticket.caller_name, caller_phone=ticket.caller_phone, confidential=ticket.confidential,
+                address=ticket.address, district_id=ticket.district_id, title=ticket.title, content=ticket.content)
+
+
+def _soon() -> object:
+    return clock.now().date() + timedelta(days=10)
+
+
+#: key -> function(world, ticket, target, user, master_id) -> valid input, for the process
+#: steps' actions (the core loop's are in valid_input below). A new action adds its line.
+VALID_INPUT: dict[str, Callable] = {
+    # intake cases
+    "refuse_intake": lambda w, ticket, target, user, m: {"reason": "litigation"},
+    "transfer": lambda w, ticket, target, user, m: {"line": "120"},
+    "send_back": lambda w, ticket, target, user, m: {"note": "事发地址记录不全，请补充"},
+    "edit": lambda w, ticket, target, user, m: {**draft_of(ticket), "title": ticket.title + "（已更正）"},
+    "withdraw": lambda w, ticket, target, user, m: {"note": "诉求人表示问题已自行解决"},
+    # handling: suspension, termination; dispatch: coordination, merge, split
+    "request_suspension": lambda w, ticket, target, user, m: {"reason": "市民出国，需待其回国后现场核实",
+                                                              "expected_resume_on": _soon()},
+    "decide_suspension": lambda w, ticket, target, user, m: {"decision": "approve", "note": "同意"},
+    "resume": lambda w, ticket, target, user, m: {"note": "市民已回国"},
+    "request_termination": lambda w, ticket, target, user, m: {"reason": "诉求对象已注销，无法办理"},
+    "decide_termination": lambda w, ticket, target, user, m: {"decision": "approve"},
+    "coordinate": lambda w, ticket, target, user, m: {"unit_id": w.water.id, "note": "由自来水公司办理"},
+    "merge_dispatched": lambda w, ticket, target, user, m: {"note": "同一诉求"},
+    "split": lambda w, ticket, target, user, m: {"title": "小区供水水压不足", "content": "3号楼供水水压不足",
+                                                 "category_id": w.category.id, "lead_unit_id": w.water.id},
+    # leader sign-off
+    "signoff_approve": lambda w, ticket, target, user, m: {"words": "同意"},
+    "signoff_return": lambda w, ticket, target, user, m: {"words": "请再核实"},
+    # supervision on any ticket, 甄别
+    "open_case": lambda w, ticket, target, user, m: {"reason": "leader_assigned", "level": "1",
+                                                     "note": "领导交办：限期解决电梯停运问题"},
+    "urge_case": lambda w, ticket, target, user, m: {"note": "请抓紧办理并报送进展"},
+    "dispute": lambda w, ticket, target, user, m: {"reason": "市民要求超出政策范围，已依规解释",
+                                                   "evidence": "《电梯维修资金管理办法》第八条；通话录音"},
+    "decide_dispute": lambda w, ticket, target, user, m: {"decision": "uphold", "note": "理由成立"},
+}
 
 
 # --- valid input for each action ---------------------------------------------------------
 def _free_unit(w, ticket):
     taken = {a.unit_id for a in ticket.active_assignments()}
     return next(u for u in (w.water, w.other_district, w.housing, w.district) if u.id not in taken)
+
+
+#: The core loop's actions, whose valid input valid_input() builds itself.
+CORE_INPUT = {"answer", "dispatch", "redispatch", "overrule", "close", "reopen", "confirm_unreasonable",
+              "accept_case", "close_unreachable", "merge", "hand_down", "return", "extension", "decide_extension",
+              "reply", "review", "callback", "progress", "instruction", "sign", "ack_instruction"}
 
 
 def valid_input(key, w, ticket, target, user, master_id) -> dict:
@@ -98,6 +145,8 @@ def _try(key, tid, user, data) -> DomainError | None:
 
 def check_parity(world, ticket_id: int, master_id: int, users=USERS) -> None:
     """Every user x every registered action on this ticket: offered iff it succeeds."""
+    known = set(VALID_INPUT) | CORE_INPUT
+    assert set(REGISTRY) <= known, f"no valid input for {sorted(set(REGISTRY) - known)}: add it to VALID_INPUT"
     mismatches = []
     for name in users:
         user = getattr(world, name, None)

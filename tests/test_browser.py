@@ -217,7 +217,7 @@ def test_ticket_life_through_the_browser(browser_page, live_server):
     reply.get_by_label("已与市民联系").check()
     reply.get_by_label("联系情况").fill("电话告知张先生，市民表示认可。")
     shot("07-reply-form")
-    reply.get_by_role("button", name="提交反馈").click()
+    reply.get_by_role("button", name="办结反馈").click()
     expect(page.locator(".flash-success")).to_have_text("办理结果已反馈")
     state_is("待审核")
     shot("08-replied")
@@ -233,7 +233,7 @@ def test_ticket_life_through_the_browser(browser_page, live_server):
     review = page.locator("form.action-review")
     review.get_by_label("通过，转回访").check()
     shot("09-review-form")
-    review.get_by_role("button", name="提交审核").click()
+    review.get_by_role("button", name="审核", exact=True).click()
     expect(page.locator(".flash-success")).to_have_text("审核通过，已转回访")
 
     # 5. the ticket page: state and the whole history ----------------------------------------

@@ -53,6 +53,7 @@ def _re_replied(w):
 def _closed_under_supervision(w):
     c = _re_replied(w)
     svc.review(c.t, w.dispatcher, c.v, True)
+    svc.act("signoff_approve", c.t, w.leader, c.v, words="同意，请回访核实")
     svc.record_callback(c.t, w.callback_agent, c.v, True, resolution="resolved",
                         satisfaction=Satisfaction.SATISFIED)
     return c

@@ -4,9 +4,7 @@ the planned ticket's final reply from PLANNED, and the `follow_up` job that urge
 unit on the follow-up date, once per date."""
 from __future__ import annotations
 
-import importlib
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -28,9 +26,6 @@ from tests.test_transitions_support import (HANDLE_DUE, REPLY_TEXT, STATE, UNIT,
                                             fresh_ticket, make, refused)
 from tests.test_transitions_support import invalid as bad
 
-for _path in sorted(Path(__file__).parent.glob("test_process_*.py")):
-    if _path.stem != __name__.rsplit(".", 1)[-1]:
-        importlib.import_module(f"tests.{_path.stem}")
 
 FOLLOW_UP = date(2026, 12, 15)
 PLAN = "已列入明年老旧电梯改造计划，预计12月中旬完成招标"

@@ -3,10 +3,8 @@ query code and the public status page; transitions on both databases, registry p
 the situations these actions create, the pages with CSRF on, and the full loop."""
 from __future__ import annotations
 
-import importlib
 import re
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -21,7 +19,7 @@ from hotline.tickets.models import Assignment, Ticket
 from tests import svc
 from tests.conftest import count
 from tests.factories import at
-from tests.parity import VALID_INPUT, check_parity
+from tests.parity import check_parity, draft_of
 from tests.test_pages import csrf_token, login
 from tests.test_transitions_support import (NOW, ROLE, STALE, STATE, Ctx, applied, assignment_of, code, make,
                                             refused, snapshot)
@@ -30,23 +28,6 @@ from tests.test_workbench import fresh, intake_data, page, post_action
 
 
 # --- valid input of this step's actions, for the parity check ---------------------------
-def _edit_input(w, ticket, target, user, master_id) -> dict:
-    return {**draft_of(ticket), "title": ticket.title + "（已更正）"}
-
-
-VALID_INPUT["refuse_intake"] = lambda w, ticket, target, user, master_id: {"reason": "litigation"}
-VALID_INPUT["transfer"] = lambda w, ticket, target, user, master_id: {"line": "120"}
-VALID_INPUT["send_back"] = lambda w, ticket, target, user, master_id: {"note": "事发地址记录不全，请补充"}
-VALID_INPUT["edit"] = _edit_input
-VALID_INPUT["withdraw"] = lambda w, ticket, target, user, master_id: {"note": "诉求人表示问题已自行解决"}
-
-
-def draft_of(ticket: Ticket) -> dict:
-    """The ticket's recorded fields as an edit form sends them."""
-    return dict(channel=ticket.channel.value, request_type=ticket.request_type.value,
-                category_id=ticket.category_id, urgency=ticket.urgency.value, anonymous=ticket.anonymous,
-                caller_name=ticket.caller_name, caller_phone=ticket.caller_phone, confidential=ticket.confidential,
-                address=ticket.address, district_id=ticket.district_id, title=ticket.title, content=ticket.content)
 
 
 def last_event(tid):
@@ -113,16 +94,9 @@ SITUATIONS = {
 }
 
 
-def _register_every_steps_input() -> None:
-    """Parity runs every registered action: the other process steps' test modules hold
-    the valid input of theirs (VALID_INPUT, set when they are imported)."""
-    for path in sorted(Path(__file__).parent.glob("test_process_*.py")):
-        importlib.import_module(f"tests.{path.stem}")
-
 
 @pytest.mark.parametrize("situation", sorted(SITUATIONS))
 def test_parity_in_the_intake_situations(world, situation):
-    _register_every_steps_input()
     master_id = world.record(caller_phone="13700003333").id
     c = SITUATIONS[situation](world)
     check_parity(world, c.t, master_id)

@@ -2,21 +2,16 @@
 review and callback; the gate's setting; the leader's desk; the sheet and ticket page."""
 from __future__ import annotations
 
-import functools
-import importlib
 import re
-from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from hotline import clock, settings
+from hotline import settings
 from hotline.deadlines.services import due_for
 from hotline.enums import (AssignmentState, DeadlineClock, EventAction, NotificationKind, Role,
                            Satisfaction, SignoffDecision, SupervisionState, TicketState)
 from hotline.extensions import db
-from hotline.lifecycle import REGISTRY
 from hotline.notifications.models import Notification
 from hotline.review.models import LeaderSignoff
 from hotline.review.signoff import SIGNOFF_GATE, SIGNOFF_GATE_DEFAULT
@@ -25,16 +20,14 @@ from hotline.tickets.models import Ticket
 from tests import svc
 from tests.conftest import count
 from tests.factories import later
-from tests.parity import VALID_INPUT, check_parity
-from tests.test_pages import csrf_token, login
+from tests.parity import check_parity
+from tests.test_pages import login
 from tests.test_transitions_support import (ROLE, STALE, STATE, Ctx, applied, case, invalid, make, refused,
                                             snapshot)
 from tests.test_workbench import page, post_action
 
 WORDS = "同意重新办理结果，请回访市民核实。"
 
-VALID_INPUT["signoff_approve"] = lambda w, ticket, target, user, master_id: {"words": "同意"}
-VALID_INPUT["signoff_return"] = lambda w, ticket, target, user, master_id: {"words": "请再核实"}
 
 
 # --- situations -----------------------------------------------------------------------
@@ -237,37 +230,9 @@ def test_illegal_signoff_is_refused_and_changes_nothing(world, situation, call, 
 
 
 # --- parity ---------------------------------------------------------------------------
-#: Actions tests/parity.py itself knows valid input for.
-CORE_INPUT = {"answer", "dispatch", "redispatch", "overrule", "close", "reopen", "confirm_unreasonable",
-              "accept_case", "close_unreachable", "merge", "hand_down", "return", "extension",
-              "decide_extension", "reply", "review", "callback", "progress", "instruction"}
-
-
-def _fill_text_inputs(w, ticket, target, user, master_id, *, key):
-    form = REGISTRY[key].form(formdata=None, meta={"csrf": False})
-    soon = clock.now().date() + timedelta(days=7)
-    return {f.name: soon if f.type == "DateField" else "经核实" for f in form
-            if f.type in ("TextAreaField", "StringField", "DateField")}
-
-
-def _complete_valid_input():
-    """Other process steps register their actions' input in their own test modules; import
-    them, and for an action nobody registered yet whose input is text only, fill its text
-    fields (so this check is about the sign-off states, whatever runs alongside)."""
-    for path in sorted(Path(__file__).parent.glob("test_process_*.py")):
-        importlib.import_module(f"tests.{path.stem}")
-    for key, action in REGISTRY.items():
-        if key in VALID_INPUT or key in CORE_INPUT or action.form is None:
-            continue
-        form = action.form(formdata=None, meta={"csrf": False})
-        inputs = [f for f in form if f.name not in action.form.NOT_INPUT]
-        if inputs and all(f.type in ("TextAreaField", "StringField", "DateField") for f in inputs):
-            VALID_INPUT[key] = functools.partial(_fill_text_inputs, key=key)
-
 
 @pytest.mark.parametrize("situation", ["pending_signoff", "signoff_returned"])
 def test_parity_in_the_signoff_situations(world, situation):
-    _complete_valid_input()
     master_id = world.record(caller_phone="13700003333").id
     c = SIGNOFF_SITUATIONS[situation](world)
     check_parity(world, c.t, master_id)

@@ -3,10 +3,8 @@ raising the case on the second and third urging, and 甄别 (dispute / decide_di
 taking an unfair 不满意 out of the unit's figures."""
 from __future__ import annotations
 
-import importlib
 import re
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -23,7 +21,7 @@ from hotline.scheduler import jobs
 from hotline.scheduler.models import Escalation
 from hotline.supervision.models import Dispute, SupervisionCase, SupervisionUrge
 from hotline.supervision.queries import open_case_for
-from hotline.supervision.sheets import next_case_code
+from hotline.supervision.codes import next_case_code
 from tests import svc
 from tests.factories import at
 from tests.parity import VALID_INPUT, check_parity
@@ -32,18 +30,9 @@ from tests.test_transitions_support import (NOW, ROLE, STALE, STATE, UNIT, Ctx, 
                                             refused)
 from tests.test_transitions_support import invalid as bad
 
-VALID_INPUT["open_case"] = lambda w, ticket, target, user, master_id: {
-    "reason": SupervisionReason.LEADER_ASSIGNED.value, "level": "1", "note": "领导交办：限期解决电梯停运问题"}
-VALID_INPUT["urge_case"] = lambda w, ticket, target, user, master_id: {"note": "请抓紧办理并报送进展"}
-VALID_INPUT["dispute"] = lambda w, ticket, target, user, master_id: {
-    "reason": "市民要求超出政策范围，已依规解释", "evidence": "《电梯维修资金管理办法》第八条；通话录音"}
-VALID_INPUT["decide_dispute"] = lambda w, ticket, target, user, master_id: {"decision": "uphold", "note": "理由成立"}
 
 # Parity asks every registered action of the other process steps too: their valid input
 # is registered by their test modules, imported here when this module runs alone.
-for _path in sorted(Path(__file__).parent.glob("test_process_*.py")):
-    if _path.stem != __name__.rsplit(".", 1)[-1]:
-        importlib.import_module(f"tests.{_path.stem}")
 
 #: The default case deadline of a case opened at NOW (SUPERVISION_DUE_WORKING_DAYS = 10).
 DEFAULT_DUE = datetime(2026, 12, 7, 9, 30)

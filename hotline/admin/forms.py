@@ -2,9 +2,11 @@
 hotline.admin.services.* and hotline.auth.services."""
 from __future__ import annotations
 
-from wtforms import (BooleanField, DateField, PasswordField, RadioField, SelectField, SelectMultipleField,
+import re
+
+from wtforms import (BooleanField, DateField, IntegerField, PasswordField, RadioField, SelectField, SelectMultipleField,
                      StringField, TextAreaField)
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from hotline.admin.services.time_limits import cell_key, clean_limit_amount
@@ -167,3 +169,39 @@ class LevelNamesForm(AdminForm):
     level_1 = _level_name_field(SupervisionLevel.UNIT)
     level_2 = _level_name_field(SupervisionLevel.SUPERVISING_UNIT)
     level_3 = _level_name_field(SupervisionLevel.CENTRE)
+
+
+def _refusal_lines(form, field):
+    """Each line `代码|名称|告知话术`: a code of letters, digits or _, a name, the words read out."""
+    seen = set()
+    for n, line in enumerate((field.data or "").splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) != 3 or not parts[1]:
+            raise ValidationError(f"第 {n} 行格式不对：应为「代码|名称|告知话术」")
+        if not re.fullmatch(r"[a-z0-9_]{1,32}", parts[0]):
+            raise ValidationError(f"第 {n} 行的代码只能用小写字母、数字和下划线（至多 32 个）")
+        if parts[0] in seen:
+            raise ValidationError(f"第 {n} 行的代码「{parts[0]}」重复")
+        seen.add(parts[0])
+    if not seen:
+        raise ValidationError("至少要有一条不予受理原因")
+
+
+class ProcessSettingsForm(AdminForm):
+    """Where a city's practice differs: the process settings (today's behaviour by default)."""
+    signoff_enabled = BooleanField("督办工单重新办理的结果须经领导签批后再回访")
+    signoff_min_level = SelectField("签批适用的最低督办级别", coerce=int)
+    signoff_request_types = MultiCheckboxField("签批适用的诉求类型（不选则全部适用）", choices=RequestType.choices())
+    co_unit_days_before_lead = IntegerField(
+        "协办单位办理时限比主办单位提前（工作日）",
+        validators=[InputRequired("请填写天数"), NumberRange(0, 10, "须为 0–10 之间的整数")],
+        description="0 表示与主办单位相同；按小时计的紧急工单不提前")
+    coordination_after_returns = IntegerField(
+        "主办单位退单几次后提请上级协调",
+        validators=[InputRequired("请填写次数"), NumberRange(0, 10, "须为 0–10 之间的整数")],
+        description="0 表示不启用，退单始终回到派单员")
+    fallback_unit_id = SelectField("兜底单位（上级协调无法确定责任单位时承办）", coerce=lambda v: int(v) if v else None)
+    refusal_reasons = TextAreaField("不予受理原因（每行一条：代码|名称|告知话术）", render_kw={"rows": 8},
+                                    validators=[_refusal_lines])

@@ -25,6 +25,7 @@ from flask import current_app, g, has_app_context
 from hotline.deadlines.models import CalendarYear, HolidayOverride, TimeLimitPolicy
 from hotline.enums import DeadlineClock, LimitUnit, RequestType, Urgency
 from hotline.extensions import db
+from hotline import settings
 
 WD, H, MIN = LimitUnit.WORKING_DAYS, LimitUnit.HOURS, LimitUnit.MINUTES
 N, U, C = Urgency.NORMAL, Urgency.URGENT, Urgency.CRITICAL
@@ -278,9 +279,7 @@ def co_unit_handle_due(request_type, urgency, lead_due: Due, sign_due: datetime)
     """A co-unit's handle deadline from the lead's (setting `co_unit_days_before_lead`,
     default 1): N working days earlier, never before the sign deadline. Hour and minute
     limits (urgent, critical) run on the plain clock and are shared with the lead."""
-    from hotline.settings import value
-
-    days = int(value(CO_UNIT_DAYS_BEFORE_LEAD, 1) or 0)
+    days = int(settings.value(CO_UNIT_DAYS_BEFORE_LEAD, 1) or 0)
     limit = limit_for(DeadlineClock.HANDLE, request_type, urgency)
     if days <= 0 or limit is None or LimitUnit.coerce(limit[1]) is not LimitUnit.WORKING_DAYS:
         return lead_due

@@ -58,6 +58,7 @@ USERS: list[tuple[str, str, str, tuple[Role, ...], str]] = [
     ("supervisor", "supervisor123", "赵建国", (Role.SUPERVISOR,), "CENTRE"),
     ("manager", "manager123", "孙志明", (Role.MANAGER,), "CENTRE"),
     ("admin", "admin123", "李强", (Role.ADMIN,), "CENTRE"),
+    ("leader", "leader123", "钱卫东", (Role.LEADER,), "CENTRE"),
     ("shiftlead", "shiftlead123", "周敏", (Role.OPERATOR, Role.DISPATCHER), "CENTRE"),
     ("dongcheng", UNIT_PASSWORD, "张伟", (Role.UNIT_STAFF,), "DC"),
     ("jiangnan", UNIT_PASSWORD, "黄晓燕", (Role.UNIT_STAFF,), "JN"),

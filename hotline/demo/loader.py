@@ -28,6 +28,7 @@ from hotline.deadlines.services import seed_default_policy
 from hotline.demo.cases import plan_cases
 from hotline.demo.logins import login_rows, text_table, write_logins_md
 from hotline.demo.player import Player
+from hotline.demo.process import process_stories
 from hotline.demo.supervision import supervision_stories
 from hotline.demo.world import World, create_categories, create_routing_and_knowledge, create_units, create_users
 from hotline.enums import TicketState
@@ -69,6 +70,7 @@ def load_demo(tickets: int = 200, seed: int = 12345, echo=print) -> str:
     finally:
         clock.reset()
     supervision_stories(users)
+    process_stories(users)
     # What the scheduler would have recorded by now (预警, 催办, 超期, 升级, 回访超期).
     for job in (deadline_watch, escalation, callback_due):
         with unit_of_work():

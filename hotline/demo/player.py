@@ -12,7 +12,7 @@ from hotline.clock import clock
 from hotline.demo import texts
 from hotline.demo.recipes import Case
 from hotline.demo.world import World
-from hotline.enums import Resolution, Satisfaction, Urgency
+from hotline.enums import Resolution, Satisfaction, TicketState, Urgency
 from hotline.extensions import db
 from hotline.intake.operations import record_ticket
 from hotline.lifecycle import perform, unit_of_work
@@ -34,6 +34,7 @@ class Player:
         self.operators = [u["operator"], u["operator"], u["shiftlead"]]
         self.dispatcher, self.callback = u["dispatcher"], u["callback"]
         self.supervisor = u["supervisor"]
+        self.leader = u["leader"]
         self.played: list[tuple[Case, int, datetime]] = []
 
     def play(self, case: Case) -> None:
@@ -145,6 +146,8 @@ class Player:
     def _review(self, case, ctx, accept):
         note = "" if accept else self.rng.choice(texts.REVIEW_REJECT_NOTES)
         act("review", ctx["id"], self.dispatcher, decision="accept" if accept else "reject", note=note)
+        if accept and db.session.get(Ticket, ctx["id"]).state is TicketState.PENDING_SIGNOFF:
+            act("signoff_approve", ctx["id"], self.leader, words="整改结果属实，同意回访核实")  # 领导签批
 
     # callback and after
     def _callback(self, case, ctx, reached, satisfaction=None):

@@ -40,6 +40,9 @@ def supervision_stories(users) -> None:
             act("reply", t.id, staff, result="已组织专班彻底整改，经现场复查问题已解决。", contacted_citizen=True,
                       public_text="经整改，问题已解决。感谢您的监督。")
             act("review", t.id, dispatcher, decision="accept")
+            if db.session.get(Ticket, t.id).state is TicketState.PENDING_SIGNOFF:  # 领导签批 first
+                leader = next(u for u in users.values() if u.has_role(Role.LEADER))
+                act("signoff_approve", t.id, leader, words="整改到位，同意回访核实")
             callback = next(u for u in users.values() if u.has_role(Role.CALLBACK_AGENT))
             act("callback", t.id, callback, reached=True, resolution="resolved",
                                 satisfaction="satisfied", citizen_words="这次彻底修好了")

@@ -54,6 +54,8 @@ def create_users(units: dict[str, Unit]) -> dict[str, User]:
     users = {}
     for username, password, name, roles, unit_code in city.USERS:
         users[username] = create_user(username, password, roles, units[unit_code], name)
+        if Role.LEADER in roles:
+            users[username].title = "分管副主任"
     return users
 
 

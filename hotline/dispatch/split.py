@@ -23,6 +23,7 @@ from hotline.lifecycle.events import record
 from hotline.lifecycle.guards import in_state, text
 from hotline.lifecycle.registry import register
 from hotline.tickets.closing import finish
+from hotline.tickets.numbering import allocate_number
 from hotline.tickets.models import Ticket
 
 #: States in which a dispatched ticket may be merged into another (its unit is at work).
@@ -78,7 +79,6 @@ def merge_dispatched(ticket: Ticket, actor: User, master: Ticket, at: datetime, 
 def split(ticket: Ticket, actor: User, target, at: datetime, data: dict) -> Ticket:
     """拆单: a new ticket of the same citizen with part of the content (title, content,
     category given), for another unit (dispatched at once when `lead_unit_id` is given)."""
-    from hotline.intake.operations import allocate_number
 
     title = text(data.get("title"), "title", "新工单标题", max_len=200)
     content = text(data.get("content"), "content", "拆出的诉求内容", max_len=10000)

@@ -2,6 +2,8 @@
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from hotline.dispatch.split import merge_candidates
+from hotline.errors import DomainError
 from hotline.categories.queries import category_choices
 from hotline.lifecycle.registry import attach_form
 from hotline.tickets.forms import ActionForm
@@ -20,8 +22,6 @@ class MergeDispatchedForm(ActionForm):
     NOT_INPUT = ActionForm.NOT_INPUT + ("into_ticket_id",)
 
     def prepare(self, ticket, target, user, *, fresh):
-        from hotline.dispatch.split import merge_candidates
-        from hotline.errors import DomainError
         try:
             rows = merge_candidates(ticket, user)
         except DomainError:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from hotline.auth.models import User
 from hotline.deadlines.services import calendar
+from hotline.dispatch.coordination import to_coordination_if_due
 from hotline.enums import (HANDLING_STATES, OPEN_ASSIGNMENT_STATES, AssignmentRole, AssignmentState, EventAction,
                            ReturnDecision, ReturnReason, Role, TicketState)
 from hotline.errors import DomainError, ValidationFailed, Waiting
@@ -131,7 +132,6 @@ def return_ticket(ticket: Ticket, actor: User, a: Assignment, at: datetime, data
            payload={"reason": reason.value, "reason_label": reason.label, "unit": a.unit.name,
                     "role": a.role.value})
     if a.role is AssignmentRole.LEAD:  # returned too often: 上级协调 instead of the dispatcher
-        from hotline.dispatch.coordination import to_coordination_if_due
         to_coordination_if_due(ticket, actor, ret, at)
     return ret
 

@@ -29,6 +29,7 @@ from hotline.enums import Channel, Closure, EmergencyLine, EventAction, Notifica
     TicketState, Urgency
 from hotline.errors import DomainError, ValidationFailed
 from hotline.extensions import db
+from hotline.intake.drafts import validate_draft
 from hotline.lifecycle.events import record
 from hotline.lifecycle.guards import coerce, in_state, text
 from hotline.lifecycle.registry import register
@@ -186,7 +187,6 @@ def _shown(name: str, value) -> str:
 def edit(ticket: Ticket, actor: User, target, at: datetime, data: dict) -> Ticket:
     """修改: the recorded fields corrected with the intake's validation; the event keeps
     {"changes": {field: [old, new]}} of the fields that changed; back to waiting for dispatch."""
-    from hotline.intake.operations import validate_draft  # (operations imports this module)
 
     fields = validate_draft(data)
     changes = {}

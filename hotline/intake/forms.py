@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from hotline.enums import Channel, EmergencyLine, RequestType, Urgency
 from hotline.forms import Form
 from hotline.intake.cases_forms import ANONYMOUS_LABEL, PHONE_MESSAGE, PHONE_PATTERN
-from hotline.intake.operations import NO_PHONE_CHANNELS
+from hotline.intake.drafts import NO_PHONE_CHANNELS
 from hotline.lifecycle.registry import attach_form
 from hotline.tickets.forms import ActionForm
 

@@ -11,7 +11,8 @@ from hotline.extensions import db
 from hotline.intake.cases import refusal_reasons
 from hotline.intake.cases_forms import reason_choices
 from hotline.intake.forms import IntakeForm
-from hotline.intake.operations import TICKET_FIELDS, record_ticket
+from hotline.intake.drafts import TICKET_FIELDS
+from hotline.intake.operations import record_ticket
 from hotline.intake.queries import caller_history, likely_duplicates, search_articles
 from hotline.lifecycle import unit_of_work
 from hotline.tickets.attachments import check_files, discard, stage_files

@@ -4,25 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import sqlalchemy as sa
-
 from hotline.auth.models import User
-from hotline.deadlines.services import due_for
-from hotline.enums import AssignmentState, Closure, DeadlineClock, EventAction, Role, TicketState
+from hotline.enums import AssignmentState, EventAction, Role, TicketState
 from hotline.errors import ValidationFailed
-from hotline.extensions import db
 from hotline.lifecycle.events import record
 from hotline.lifecycle.guards import in_state, text
 from hotline.lifecycle.registry import register
+from hotline.review.results import closure_of, latest_lead_reply, to_callback
 from hotline.review.signoff import await_signoff, gate
-from hotline.tickets.closing import finish
-from hotline.tickets.models import Reply, Ticket
-
-
-def latest_lead_reply(ticket: Ticket) -> Reply:
-    return db.session.scalars(sa.select(Reply).where(
-        Reply.ticket_id == ticket.id, Reply.assignment_id == ticket.lead_assignment.id)
-        .order_by(Reply.id.desc()).limit(1)).one()
+from hotline.tickets.models import Ticket
 
 
 @register("review", "审核", (Role.DISPATCHER,), stage="review", check=in_state("审核", TicketState.REPLIED),
@@ -49,19 +39,3 @@ def review(ticket: Ticket, actor: User, target, at: datetime, data: dict) -> Tic
     record(ticket, actor, EventAction.REVIEW_ACCEPT if accept else EventAction.REVIEW_REJECT, TicketState.REPLIED,
            note=note, at=at, assignment=ticket.lead_assignment, payload={"reply_id": row.id, **closure_of(ticket)})
     return ticket
-
-
-def closure_of(ticket: Ticket) -> dict:
-    """The event payload's note of an anonymous ticket closed instead of going to callback."""
-    return {"closure": ticket.closure.value} if ticket.state is TicketState.CLOSED else {}
-
-
-def to_callback(ticket: Ticket, at: datetime) -> None:
-    """An accepted result goes to callback (回访), its clock started; an anonymous (匿名)
-    ticket has no one to call back and closes at once (Closure.ANONYMOUS)."""
-    if ticket.anonymous:
-        finish(ticket, Closure.ANONYMOUS, at)
-        ticket.callback_due_at = None
-        return
-    ticket.state = TicketState.REVIEWED
-    ticket.callback_due_at = due_for(DeadlineClock.CALLBACK, ticket.request_type, ticket.urgency, at).at

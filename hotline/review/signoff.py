@@ -27,6 +27,7 @@ from hotline.notifications.services import notify
 from hotline.review.models import LeaderSignoff
 from hotline.supervision.levels import level_name
 from hotline.supervision.models import SupervisionCase
+from hotline.review.results import latest_lead_reply, to_callback
 from hotline.supervision.queries import open_case_for
 from hotline.tickets.models import Ticket
 
@@ -76,7 +77,6 @@ def signoffs_for(ticket_id: int, case_id: int | None = None) -> list[LeaderSigno
 
 
 def _sign(ticket: Ticket, actor: User, at: datetime, data: dict, decision: SignoffDecision) -> LeaderSignoff:
-    from hotline.review.operations import latest_lead_reply, to_callback  # review imports this module
 
     words = text(data.get("words"), "words", "签批意见", max_len=4000)
     reply = latest_lead_reply(ticket)

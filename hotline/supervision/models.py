@@ -6,7 +6,6 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hotline.units.models import Unit
 from hotline.enums import RequestState, SupervisionReason, SupervisionState, enum_column
 from hotline.extensions import db
 from hotline.units.models import Unit

@@ -25,6 +25,7 @@ from hotline.lifecycle.guards import can_act_for, in_state, require_state, text
 from hotline.lifecycle.registry import register
 from hotline.notifications.services import notify
 from hotline.scheduler.models import Escalation
+from hotline.supervision.codes import next_case_code
 from hotline.supervision.levels import level_name
 from hotline.supervision.models import Instruction, SupervisionCase, SupervisionProgress
 from hotline.supervision.queries import latest_case_for, open_case_for, require_instruction_read, unread_instructions
@@ -64,7 +65,6 @@ def reopen_under_supervision(ticket: Ticket, actor: User, note: str, at: datetim
             escalate_case_again(case, ticket, at)
         case.due_at = case_due
     else:
-        from hotline.supervision.sheets import next_case_code  # sheets builds on this module
 
         level = min(case.level + 1, SupervisionLevel.top()) if case else SupervisionLevel.UNIT
         case = SupervisionCase(ticket_id=ticket.id, unit_id=lead.unit_id, reason=SupervisionReason.UNSATISFIED,

@@ -25,6 +25,7 @@ from hotline.lifecycle.events import record
 from hotline.lifecycle.guards import coerce, require_state, text
 from hotline.lifecycle.registry import register
 from hotline.notifications.services import notify
+from hotline.supervision.codes import next_case_code
 from hotline.supervision.levels import level_name
 from hotline.supervision.models import SupervisionCase, SupervisionUrge
 from hotline.supervision.operations import _open_cases
@@ -43,29 +44,6 @@ MANUAL_REASONS = (SupervisionReason.OVERDUE, SupervisionReason.LEADER_ASSIGNED, 
                   SupervisionReason.REPEATED)
 #: The urgings (催办) that raise the case one level: the second and the third.
 RAISING_URGES = (2, 3)
-
-CODE_PREFIX = "DB"
-#: pg_advisory_xact_lock key space of the 督办编号 (one lock per year).
-_CODE_LOCK_BASE = 0x44420000
-
-
-# --- 督办编号 -------------------------------------------------------------------------------
-def next_case_code(at: datetime) -> str:
-    """The next 督办编号 of `at`'s year: DB-YYYY-NNNNNN, numbered from 1 each year, unique.
-
-    Numbers follow the highest code of the year (the migration gave existing cases theirs
-    from their ids). Two transactions never get the same number: on PostgreSQL a
-    transaction-level advisory lock per year serialises the numbering until commit;
-    SQLite serialises writers anyway."""
-    year = at.year
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(_CODE_LOCK_BASE + year)))
-    prefix = f"{CODE_PREFIX}-{year:04d}-"
-    last = db.session.scalar(sa.select(sa.func.max(SupervisionCase.code)).where(
-        SupervisionCase.code.like(prefix + "%")))
-    number = int(last[len(prefix):]) + 1 if last and last[len(prefix):].isdigit() else 1
-    return f"{prefix}{number:06d}"
-
 
 def default_case_due(at: datetime) -> datetime:
     return calendar().add_working_days(at, current_app.config["SUPERVISION_DUE_WORKING_DAYS"]).at

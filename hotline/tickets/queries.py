@@ -18,7 +18,8 @@ from hotline.tickets.models import Assignment, ExtensionRequest, Ticket, TicketE
 from hotline.units.models import Unit
 
 #: Roles that work for the hotline centre and see every ticket.
-CENTRE_ROLES = (Role.OPERATOR, Role.DISPATCHER, Role.CALLBACK_AGENT, Role.SUPERVISOR, Role.MANAGER, Role.ADMIN)
+CENTRE_ROLES = (Role.OPERATOR, Role.DISPATCHER, Role.CALLBACK_AGENT, Role.SUPERVISOR, Role.MANAGER, Role.LEADER,
+                Role.ADMIN)
 
 
 def sees_all(user: User) -> bool:

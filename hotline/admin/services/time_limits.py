@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from hotline.admin.services.base import flushing, text
 from hotline.deadlines.models import CalendarYear, HolidayOverride, TimeLimitPolicy
+from hotline.deadlines.recompute import recompute_open_deadlines
 from hotline.deadlines.services import DEFAULT_POLICY, _package_covers, default_limit, forget_calendar
 from hotline.enums import DeadlineClock, LimitUnit, RequestType, Urgency
 from hotline.errors import ValidationFailed
@@ -138,8 +139,9 @@ def _clean_holiday(data: dict) -> dict:
                 name=text(data.get("name"), "名称", "name", 100, required=False))
 
 
-def save_holiday(override: HolidayOverride | None, data: dict) -> HolidayOverride:
-    """Add a day (override None) or change one; its date is its identity and stays."""
+def save_holiday(override: HolidayOverride | None, data: dict, actor=None) -> HolidayOverride:
+    """Add a day (override None) or change one; its date is its identity and stays. Open
+    deadlines that run over that day are recomputed."""
     clean = _clean_holiday(data)
     if override is None:
         existing = db.session.get(HolidayOverride, clean["day"])
@@ -155,17 +157,21 @@ def save_holiday(override: HolidayOverride | None, data: dict) -> HolidayOverrid
         else:
             override.is_workday, override.name = clean["is_workday"], clean["name"]
     forget_calendar()
+    recompute_open_deadlines(None, actor, days=(clean["day"], clean["day"]))
     return override
 
 
-def delete_holiday(override: HolidayOverride) -> None:
+def delete_holiday(override: HolidayOverride, actor=None) -> None:
+    day = override.day
     with flushing():
         db.session.delete(override)
     forget_calendar()
+    recompute_open_deadlines(None, actor, days=(day, day))
 
 
-def set_year_confirmed(year: int, confirmed: bool, note: str = "") -> CalendarYear:
-    """Record that a year's official schedule is (or is no longer) entered in full."""
+def set_year_confirmed(year: int, confirmed: bool, note: str = "", actor=None) -> CalendarYear:
+    """Record that a year's official schedule is (or is no longer) entered in full; on
+    confirmation the open deadlines computed provisionally for that year are recomputed."""
     if not 2000 <= year <= 2100:
         raise ValidationFailed("年份须在 2000–2100 之间", field="year")
     note = text(note, "说明", "note", 200, required=False)
@@ -176,4 +182,6 @@ def set_year_confirmed(year: int, confirmed: bool, note: str = "") -> CalendarYe
             db.session.add(row)
         row.confirmed, row.note = confirmed, note
     forget_calendar()
+    if confirmed:
+        recompute_open_deadlines(year, actor)
     return row

@@ -1,4 +1,5 @@
-"""Admin settings page: the names of the three supervision levels (督办级别)."""
+"""Admin settings pages: the names of the three supervision levels (督办级别) and the
+process settings (流程设置)."""
 from __future__ import annotations
 
 from flask import url_for
@@ -6,7 +7,13 @@ from flask import url_for
 from hotline.admin import forms
 from hotline.admin.views.base import bp, form_page
 from hotline.enums import SupervisionLevel
+from hotline.deadlines.services import CO_UNIT_DAYS_BEFORE_LEAD
+from hotline.dispatch.coordination import COORDINATION_AFTER_RETURNS, FALLBACK_UNIT_ID
+from hotline.intake.cases import REFUSAL_REASONS, refusal_reasons
+from hotline.review.signoff import SIGNOFF_GATE, SIGNOFF_GATE_DEFAULT
+from hotline.settings import store, value
 from hotline.supervision.levels import DEFAULT_NAMES, level_names, save_level_names
+from hotline.units.queries import unit_choices
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -20,3 +27,35 @@ def settings():
         return "已保存督办级别名称：" + "、".join(level_names().values()), url_for(".settings")
 
     return form_page(form, "admin/settings.html", save)
+
+
+@bp.route("/process", methods=["GET", "POST"])
+def process_settings():
+    """流程设置: the signoff gate, co-unit deadlines, 上级协调, the fallback unit and the
+    不予受理 reasons — each stored as a setting, today's behaviour as the default."""
+    gate = value(SIGNOFF_GATE, SIGNOFF_GATE_DEFAULT)
+    form = forms.ProcessSettingsForm(data={
+        "signoff_enabled": bool(gate.get("enabled", True)),
+        "signoff_min_level": int(gate.get("min_level", 1)),
+        "signoff_request_types": list(gate.get("request_types") or []),
+        "co_unit_days_before_lead": int(value(CO_UNIT_DAYS_BEFORE_LEAD, 1) or 0),
+        "coordination_after_returns": int(value(COORDINATION_AFTER_RETURNS, 2) or 0),
+        "fallback_unit_id": value(FALLBACK_UNIT_ID, None),
+        "refusal_reasons": "\n".join(f"{r['key']}|{r['label']}|{r['script']}" for r in refusal_reasons()),
+    })
+    form.signoff_min_level.choices = [(level, name) for level, name in level_names().items()]
+    form.fallback_unit_id.choices = [("", "（未指定）")] + unit_choices()
+
+    def save():
+        store(SIGNOFF_GATE, {"enabled": bool(form.signoff_enabled.data),
+                                      "min_level": int(form.signoff_min_level.data),
+                                      "request_types": list(form.signoff_request_types.data or [])})
+        store(CO_UNIT_DAYS_BEFORE_LEAD, int(form.co_unit_days_before_lead.data))
+        store(COORDINATION_AFTER_RETURNS, int(form.coordination_after_returns.data))
+        store(FALLBACK_UNIT_ID, form.fallback_unit_id.data or None)
+        store(REFUSAL_REASONS, [
+            dict(zip(("key", "label", "script"), (p.strip() for p in line.split("|"))))
+            for line in form.refusal_reasons.data.splitlines() if line.strip()])
+        return "流程设置已保存", url_for(".process_settings")
+
+    return form_page(form, "admin/process_settings.html", save)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
+
 from flask import abort, render_template, request, url_for
+from flask_login import current_user
 
 from hotline.admin import forms
 from hotline.admin.services import time_limits as svc
@@ -80,7 +82,7 @@ def new_holiday():
     form = forms.HolidayForm()
 
     def save():
-        day = svc.save_holiday(None, _holiday_data(form))
+        day = svc.save_holiday(None, _holiday_data(form), current_user._get_current_object())
         return f"已添加 {day.day:%Y-%m-%d}", url_for(".holidays", year=day.day.year)
 
     return form_page(form, "admin/form.html", save, title="添加节假日 / 调休日",
@@ -95,7 +97,7 @@ def edit_holiday(day: str):
     form.day.render_kw = {"readonly": True}
 
     def save():
-        svc.save_holiday(override, _holiday_data(form))
+        svc.save_holiday(override, _holiday_data(form), current_user._get_current_object())
         return f"已保存 {override.day:%Y-%m-%d}", url_for(".holidays", year=override.day.year)
 
     return form_page(form, "admin/form.html", save, title=f"编辑 {override.day:%Y-%m-%d}",
@@ -115,7 +117,7 @@ def delete_holiday(day: str):
     year = override.day.year
 
     def delete():
-        svc.delete_holiday(override)
+        svc.delete_holiday(override, current_user._get_current_object())
         return f"已删除 {day}"
 
     return post_action(delete, url_for(".holidays", year=year))
@@ -127,7 +129,7 @@ def confirm_year(year: int):
     confirmed = request.form.get("confirmed") == "1"
 
     def save():
-        svc.set_year_confirmed(year, confirmed, form.note.data)
+        svc.set_year_confirmed(year, confirmed, form.note.data, current_user._get_current_object())
         return f"{year} 年节假日安排已确认" if confirmed else f"已撤销 {year} 年的确认"
 
     return post_form(form, save, url_for(".holidays", year=year),
