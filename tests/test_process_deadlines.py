@@ -179,3 +179,25 @@ def test_recompute_keeps_approved_extensions_and_replays_suspensions(world):
     assert a.handle_due_at == datetime(2027, 1, 6, 9, 30)
     assert a.handle_due_original_at == datetime(2026, 12, 29, 9, 30)
     assert calendar().is_workday(date(2027, 1, 1)) is False
+
+
+def test_the_admin_pages_recompute_a_december_ticket_when_2027_is_entered_and_confirmed(world, client):
+    """The same, through the admin's holiday pages: adding 元旦 and confirming 2027 moves
+    the open provisional deadline, with a DEADLINE_RECOMPUTED event by the admin."""
+    from tests.test_admin_pages import submit
+    from tests.test_pages import login
+
+    at(datetime(2026, 12, 28, 9, 30))
+    t = world.signed()
+    assert assignment_of(t.id, world.district).handle_due_at == datetime(2027, 1, 4, 9, 30)
+    login(client, "admin")
+    resp = submit(client, "/admin/holidays/new", dict(day="2027-01-01", is_workday="0", name="元旦"),
+                  form_page="/admin/holidays?year=2027")
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    resp = submit(client, "/admin/holidays/years/2027", dict(confirmed="1", note="国务院办公厅通知"),
+                  form_page="/admin/holidays")
+    assert resp.status_code == 302
+    a = assignment_of(t.id, world.district)
+    assert a.handle_due_at == datetime(2027, 1, 5, 9, 30) and a.calendar_confirmed is True
+    events = [e for e in fresh_ticket(t.id).events if e.action is EventAction.DEADLINE_RECOMPUTED]
+    assert events and events[-1].actor_id == world.admin.id
