@@ -96,6 +96,26 @@ def request_suspension(ticket: Ticket, actor: User, a: Assignment, at: datetime,
     return row
 
 
+def _decided(ticket: Ticket, actor: User, row, note: str, at: datetime):
+    """Record who decided an application and when; the ticket's state before, its lead
+    assignment and the unit to tell."""
+    row.decided_by_id, row.decided_at, row.decision_note = actor.id, at, note
+    lead = ticket.lead_assignment
+    unit_id = (lead.handler_unit_id or lead.unit_id) if lead is not None else None
+    return ticket.state, lead, unit_id
+
+
+def _refused(ticket: Ticket, actor: User, row, note: str, at: datetime, action: EventAction,
+             kind: NotificationKind, what: str, payload: dict):
+    """驳回 of an application: on record, and the unit is told."""
+    row.state = RequestState.REFUSED
+    lead = ticket.lead_assignment
+    record(ticket, actor, action, ticket.state, note=note, assignment=lead, at=at, payload=payload)
+    notify(kind, at, title=f"{what}申请已驳回：工单 {ticket.number}", body=note,
+           unit_id=(lead.handler_unit_id or lead.unit_id) if lead is not None else None, ticket_id=ticket.id)
+    return row
+
+
 def pending_suspensions(ticket: Ticket, actor: User, target=None) -> list[Suspension]:
     return pending_target(Suspension, ticket, target, pending=lambda r: r.state is RequestState.PENDING,
                           field="suspension_id", missing="挂起申请不存在", none_code="NO_PENDING_SUSPENSION",
@@ -113,17 +133,10 @@ def _can_decide_suspension(ticket, actor, row: Suspension, at):
 def decide_suspension(ticket: Ticket, actor: User, row: Suspension, at: datetime, data: dict) -> Suspension:
     """同意: the ticket is suspended from now (its state kept to resume in); 驳回: it goes on."""
     decision, note = _decide(data)
-    row.decided_by_id, row.decided_at, row.decision_note = actor.id, at, note
-    before = ticket.state
-    lead = ticket.lead_assignment
-    unit_id = (lead.handler_unit_id or lead.unit_id) if lead is not None else None
+    before, lead, unit_id = _decided(ticket, actor, row, note, at)
     if decision == "refuse":
-        row.state = RequestState.REFUSED
-        record(ticket, actor, EventAction.REFUSE_SUSPENSION, before, note=note, assignment=lead, at=at,
-               payload={"suspension_id": row.id})
-        notify(NotificationKind.SUSPENSION, at, title=f"挂起申请已驳回：工单 {ticket.number}", body=note,
-               unit_id=unit_id, ticket_id=ticket.id)
-        return row
+        return _refused(ticket, actor, row, note, at, EventAction.REFUSE_SUSPENSION, NotificationKind.SUSPENSION,
+                        "挂起", {"suspension_id": row.id})
     row.state = RequestState.APPROVED
     row.prior_state, row.started_at = before, at
     ticket.state = TicketState.SUSPENDED
@@ -239,17 +252,10 @@ def _can_decide_termination(ticket, actor, row: Termination, at):
 def decide_termination(ticket: Ticket, actor: User, row: Termination, at: datetime, data: dict) -> Termination:
     """同意: the ticket closes as 终止办理 (its assignments done); 驳回: it goes on."""
     decision, note = _decide(data)
-    row.decided_by_id, row.decided_at, row.decision_note = actor.id, at, note
-    before = ticket.state
-    lead = ticket.lead_assignment
-    unit_id = (lead.handler_unit_id or lead.unit_id) if lead is not None else None
+    before, lead, unit_id = _decided(ticket, actor, row, note, at)
     if decision == "refuse":
-        row.state = RequestState.REFUSED
-        record(ticket, actor, EventAction.REFUSE_TERMINATION, before, note=note, assignment=lead, at=at,
-               payload={"termination_id": row.id})
-        notify(NotificationKind.TERMINATION, at, title=f"终止申请已驳回：工单 {ticket.number}", body=note,
-               unit_id=unit_id, ticket_id=ticket.id)
-        return row
+        return _refused(ticket, actor, row, note, at, EventAction.REFUSE_TERMINATION, NotificationKind.TERMINATION,
+                        "终止", {"termination_id": row.id})
     row.state = RequestState.APPROVED
     finish(ticket, Closure.TERMINATED, at)
     record(ticket, actor, EventAction.APPROVE_TERMINATION, before, note=note, assignment=lead, at=at,
