@@ -239,16 +239,16 @@ def test_export_streams_all_columns_with_a_bom(known, client):
     login(client, "manager")
     header, rows, order = export(client)
     assert header == ["工单编号", "受理时间", "渠道", "诉求类型", "紧急程度", "分类", "标题", "状态", "主办单位",
-                      "所属区县", "办结时间", "来电号码"]
+                      "所属区县", "办结时间", "联系电话"]
     assert set(rows) == {t.number for t in (known.A, known.B, known.C, known.D, known.E, known.F)}
     b = rows[known.B.number]
     assert b == {"工单编号": known.B.number, "受理时间": "2026-11-03 10:00:00", "渠道": "微信", "诉求类型": "咨询",
                  "紧急程度": "一般", "分类": "市容环卫 › 垃圾清运", "标题": "B 工单", "状态": "待审核",
                  "主办单位": "市住房和城乡建设局", "所属区县": "西城区人民政府", "办结时间": "",
-                 "来电号码": "13800001111"}
+                 "联系电话": "13800001111"}
     assert rows[known.D.number]["主办单位"] == "" and rows[known.D.number]["状态"] == "待派单"
     assert rows[known.C.number]["所属区县"] == ""
-    assert rows[known.E.number]["来电号码"] == "13912345678"  # the centre sees confidential callers
+    assert rows[known.E.number]["联系电话"] == "13912345678"  # the centre sees confidential callers
     ids = {t.number: t.id for t in (known.A, known.B, known.C, known.D, known.E, known.F)}
     assert order == sorted(ids, key=lambda n: -ids[n])  # newest first, as the search lists them
 
@@ -269,8 +269,8 @@ def test_export_keeps_unit_staff_to_their_tickets_without_confidential_phones(kn
     login(client, "d1staff")
     _, rows, _ = export(client)
     assert set(rows) == {known.A.number, known.C.number, known.E.number}
-    assert rows[known.E.number]["来电号码"] == ""
-    assert rows[known.A.number]["来电号码"] == "13800000001"
+    assert rows[known.E.number]["联系电话"] == ""
+    assert rows[known.A.number]["联系电话"] == "13800000001"
     _, rows, _ = export(client, "?phone=13912345678")
     assert rows == {}
 
@@ -281,7 +281,7 @@ def test_export_guards_against_spreadsheet_formulas(world, client):
     _, rows, _ = export(client)
     (row,) = rows.values()
     assert row["标题"].startswith("'=HYPERLINK")
-    assert row["来电号码"] == "+86-138-0000-1111"
+    assert row["联系电话"] == "+86-138-0000-1111"
 
 
 def test_search_page_links_the_export_with_its_query(known, client):

@@ -27,7 +27,7 @@ from hotline.tickets.models import Ticket
 BOM = "\ufeff"
 BATCH = 2000
 HEADERS = ["工单编号", "受理时间", "渠道", "诉求类型", "紧急程度", "分类", "标题", "状态", "主办单位", "所属区县",
-           "办结时间", "来电号码"]
+           "办结时间", "联系电话"]
 _FORMULA = re.compile(r"^[=@\t\r]|^[+-](?![\d\s-]*$)")
 
 
