@@ -1,8 +1,6 @@
 """The admin's process settings page: the values the process reads, stored and used."""
 from __future__ import annotations
 
-import re
-
 from hotline.deadlines.services import CO_UNIT_DAYS_BEFORE_LEAD
 from hotline.dispatch.coordination import COORDINATION_AFTER_RETURNS, FALLBACK_UNIT_ID
 from hotline.enums import TicketState
@@ -73,4 +71,3 @@ def test_only_the_admin_may_set_the_process(world, client):
     resp = client.post("/admin/process", data={"csrf_token": csrf_token(html), "coordination_after_returns": "9"})
     assert resp.status_code == 403
     assert value(COORDINATION_AFTER_RETURNS, 2) == 2
-    assert not re.search(r"流程设置已保存", resp.get_data(as_text=True))

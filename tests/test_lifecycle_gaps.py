@@ -18,20 +18,20 @@ from hotline.deadlines.models import TimeLimitPolicy
 from hotline.deadlines.services import calendar, default_limit, limit_for, seed_default_policy
 from hotline.enums import (AssignmentState, DeadlineClock, EventAction, LimitUnit, NotificationKind, RequestType,
                            ReturnReason, Role, Satisfaction, SupervisionState, TicketState, Urgency)
-from hotline.errors import DomainError, PermissionDenied, StaleVersion, ValidationFailed, Waiting
+from hotline.errors import DomainError, PermissionDenied, ValidationFailed, Waiting
 from hotline.extensions import db
 from hotline.lifecycle import REGISTRY, after_commit, available_actions, perform, register, unit_of_work, \
     waiting_notices
 from hotline.lifecycle.guards import flag
 from hotline.notifications.models import Notification
 from hotline.scheduler import jobs
-from hotline.scheduler.models import Alert, Escalation
+from hotline.scheduler.models import Escalation
 from hotline.supervision.models import SupervisionCase, SupervisionProgress
 from hotline.tickets.models import Assignment, Ticket, TicketEvent, TicketSequence
 from tests import svc
 from tests.conftest import count
 from tests.factories import at
-from tests.test_transitions_support import assignment_of, make, refused, snapshot, version
+from tests.test_transitions_support import assignment_of, make, refused, version
 
 WD, H, MIN = LimitUnit.WORKING_DAYS, LimitUnit.HOURS, LimitUnit.MINUTES
 

@@ -124,7 +124,7 @@ def test_a_fault_inside_a_scheduler_job_leaves_the_database_unchanged(app, world
     t = world.signed()
     due = db.session.scalars(sa.select(Assignment).where(Assignment.ticket_id == t.id)).one().handle_due_at
     at(due + timedelta(days=10))
-    probe = world.signed()  # the same situation, to count the job's writes on a throw-away run
+    world.signed()  # the same situation, to count the job's writes on a throw-away run
     with fail_at_write(None) as seen:
         run_job(app, "deadline_watch")
     writes = seen["writes"]
@@ -139,4 +139,3 @@ def test_a_fault_inside_a_scheduler_job_leaves_the_database_unchanged(app, world
             run_job(app, "deadline_watch")
         assert everything() == before, f"deadline_watch: a fault before write #{n} left a partial change"
     assert run_job(app, "deadline_watch")["handle_overdue"] >= 1
-    assert probe.id != fresh.id

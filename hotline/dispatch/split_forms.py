@@ -19,8 +19,6 @@ class MergeDispatchedForm(ActionForm):
                                  validators=[InputRequired("请选择要并入的工单")])
     note = TextAreaField("说明", validators=[Length(max=2000)])
 
-    NOT_INPUT = ActionForm.NOT_INPUT + ("into_ticket_id",)
-
     def prepare(self, ticket, target, user, *, fresh):
         try:
             rows = merge_candidates(ticket, user)

@@ -24,6 +24,8 @@ from hotline.tickets.numbering import allocate_number
 
 #: The other endings of a call the intake page offers (besides saving and 直接答复).
 INTAKE_ENDINGS = ("refuse_intake", "transfer")
+
+
 def record_ticket(actor: User, draft: dict, *, answer: str | None = None, kb_article_id=None,
                   auto_dispatch: bool = True, attachments=(), ending: tuple[str, dict] | None = None) -> Ticket:
     """受理: record a citizen's request (flushes; the caller commits).

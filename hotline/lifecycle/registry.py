@@ -111,37 +111,34 @@ def offer(key: str, ticket: Ticket, actor: User, at: datetime | None = None):
     return _pick(action, ticket, actor, action.targets(ticket, actor, None), at or clock_now())
 
 
-def available_actions(ticket: Ticket, actor: User, at: datetime | None = None, *,
-                      stage: str | None = None) -> dict[str, Any]:
-    """key -> target for every action the user may take on the ticket now."""
+def offers(ticket: Ticket, actor: User, at: datetime | None = None, *,
+           stage: str | None = None) -> tuple[dict[str, Any], dict[str, DomainError]]:
+    """One pass over the guards: (key -> target for every action the user may take now,
+    key -> refusal for those refused only for now — Waiting: a co-unit's answer, an
+    unread instruction). The ticket page asks once for both."""
     at = at or clock_now()
-    found = {}
+    found, waiting = {}, {}
     for key, action in REGISTRY.items():
-        if stage is not None and action.stage != stage:
-            continue
-        if not actor.has_role(*action.roles):
+        if (stage is not None and action.stage != stage) or not actor.has_role(*action.roles):
             continue
         try:
             found[key] = offer(key, ticket, actor, at)
+        except Waiting as err:
+            waiting[key] = err
         except DomainError:
             continue
-    return found
+    return found, waiting
+
+
+def available_actions(ticket: Ticket, actor: User, at: datetime | None = None, *,
+                      stage: str | None = None) -> dict[str, Any]:
+    """key -> target for every action the user may take on the ticket now."""
+    return offers(ticket, actor, at, stage=stage)[0]
 
 
 def waiting_notices(ticket: Ticket, actor: User, at: datetime | None = None) -> dict[str, DomainError]:
     """Actions the user would have but for something still pending (Waiting refusals)."""
-    at = at or clock_now()
-    notices = {}
-    for key, action in REGISTRY.items():
-        if not actor.has_role(*action.roles):
-            continue
-        try:
-            offer(key, ticket, actor, at)
-        except Waiting as err:
-            notices[key] = err
-        except DomainError:
-            continue
-    return notices
+    return offers(ticket, actor, at)[1]
 
 
 def perform(key: str, ticket_id: int, actor: User, version=None, *, target=None, **data):

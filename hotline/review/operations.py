@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from hotline.auth.models import User
-from hotline.enums import AssignmentState, EventAction, Role, TicketState
+from hotline.enums import EventAction, Role, TicketState
 from hotline.errors import ValidationFailed
 from hotline.lifecycle.events import record
 from hotline.lifecycle.guards import in_state, text
 from hotline.lifecycle.registry import register
-from hotline.review.results import closure_of, latest_lead_reply, to_callback
+from hotline.review.results import back_to_unit, closure_of, latest_lead_reply, to_callback
 from hotline.review.signoff import await_signoff, gate
 from hotline.tickets.models import Ticket
 
@@ -34,8 +34,7 @@ def review(ticket: Ticket, actor: User, target, at: datetime, data: dict) -> Tic
     elif accept:
         to_callback(ticket, at)
     else:
-        ticket.state = TicketState.REOPENED if ticket.reopen_count else TicketState.SIGNED
-        ticket.lead_assignment.state = AssignmentState.SIGNED
+        back_to_unit(ticket)
     record(ticket, actor, EventAction.REVIEW_ACCEPT if accept else EventAction.REVIEW_REJECT, TicketState.REPLIED,
            note=note, at=at, assignment=ticket.lead_assignment, payload={"reply_id": row.id, **closure_of(ticket)})
     return ticket

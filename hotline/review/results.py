@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from hotline.deadlines.services import due_for
-from hotline.enums import Closure, DeadlineClock, TicketState
+from hotline.enums import AssignmentState, Closure, DeadlineClock, TicketState
 from hotline.extensions import db
 from hotline.tickets.closing import finish
 from hotline.tickets.models import Reply, Ticket
@@ -33,3 +33,10 @@ def to_callback(ticket: Ticket, at: datetime) -> None:
         return
     ticket.state = TicketState.REVIEWED
     ticket.callback_due_at = due_for(DeadlineClock.CALLBACK, ticket.request_type, ticket.urgency, at).at
+
+
+def back_to_unit(ticket: Ticket) -> None:
+    """A result not accepted (审核退回, 签批退回): the lead unit handles the ticket again on
+    its running clock (重办中 when it was reopened before)."""
+    ticket.state = TicketState.REOPENED if ticket.reopen_count else TicketState.SIGNED
+    ticket.lead_assignment.state = AssignmentState.SIGNED

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from hotline import settings
 from hotline.auth.models import User
-from hotline.enums import (AssignmentState, EventAction, NotificationKind, Role, SignoffDecision,
+from hotline.enums import (EventAction, NotificationKind, Role, SignoffDecision,
                            TicketState)
 from hotline.extensions import db
 from hotline.lifecycle.events import record
@@ -27,7 +27,7 @@ from hotline.notifications.services import notify
 from hotline.review.models import LeaderSignoff
 from hotline.supervision.levels import level_name
 from hotline.supervision.models import SupervisionCase
-from hotline.review.results import latest_lead_reply, to_callback
+from hotline.review.results import back_to_unit, latest_lead_reply, to_callback
 from hotline.supervision.queries import open_case_for
 from hotline.tickets.models import Ticket
 
@@ -77,7 +77,6 @@ def signoffs_for(ticket_id: int, case_id: int | None = None) -> list[LeaderSigno
 
 
 def _sign(ticket: Ticket, actor: User, at: datetime, data: dict, decision: SignoffDecision) -> LeaderSignoff:
-
     words = text(data.get("words"), "words", "签批意见", max_len=4000)
     reply = latest_lead_reply(ticket)
     case = open_case_for(ticket.id)
@@ -91,8 +90,7 @@ def _sign(ticket: Ticket, actor: User, at: datetime, data: dict, decision: Signo
         to_callback(ticket, at)  # (an anonymous ticket closes: no one to call back)
         action = EventAction.SIGNOFF_APPROVE
     else:
-        ticket.state = TicketState.REOPENED if ticket.reopen_count else TicketState.SIGNED
-        lead.state = AssignmentState.SIGNED
+        back_to_unit(ticket)
         action = EventAction.SIGNOFF_RETURN
     record(ticket, actor, action, TicketState.PENDING_SIGNOFF, note=words, at=at, assignment=lead,
            payload={"signoff_id": row.id, "reply_id": reply.id, "case_id": row.case_id,

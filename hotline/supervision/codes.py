@@ -1,10 +1,12 @@
-"""督办编号: the number a supervision sheet is known by."""
+"""督办编号, the number a supervision sheet is known by, and a new sheet's default deadline."""
 from __future__ import annotations
 
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app
 
+from hotline.deadlines.services import calendar
 from hotline.extensions import db
 from hotline.supervision.models import SupervisionCase
 
@@ -28,3 +30,8 @@ def next_case_code(at: datetime) -> str:
         SupervisionCase.code.like(prefix + "%")))
     number = int(last[len(prefix):]) + 1 if last and last[len(prefix):].isdigit() else 1
     return f"{prefix}{number:06d}"
+
+
+def default_case_due(at: datetime) -> datetime:
+    """SUPERVISION_DUE_WORKING_DAYS working days from `at`."""
+    return calendar().add_working_days(at, current_app.config["SUPERVISION_DUE_WORKING_DAYS"]).at

@@ -10,11 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import current_app
 
 from hotline.auth.models import User
 from hotline.callbacks.models import Callback
-from hotline.deadlines.services import calendar, due_for, warn_at
+from hotline.deadlines.services import due_for, warn_at
 from hotline.enums import (AlertSubject, AssignmentState, Closure, DeadlineClock, EscalationReason, EventAction,
                            NotificationKind, Role, SupervisionLevel, SupervisionReason, SupervisionState,
                            SupervisorDecision, TicketState, UnitKind)
@@ -25,7 +24,7 @@ from hotline.lifecycle.guards import can_act_for, in_state, require_state, text
 from hotline.lifecycle.registry import register
 from hotline.notifications.services import notify
 from hotline.scheduler.models import Escalation
-from hotline.supervision.codes import next_case_code
+from hotline.supervision.codes import default_case_due, next_case_code
 from hotline.supervision.levels import level_name
 from hotline.supervision.models import Instruction, SupervisionCase, SupervisionProgress
 from hotline.supervision.queries import latest_case_for, open_case_for, require_instruction_read, unread_instructions
@@ -58,8 +57,7 @@ def reopen_under_supervision(ticket: Ticket, actor: User, note: str, at: datetim
     ticket.state = TicketState.REOPENED
     ticket.callback_due_at = None
     case = latest_case_for(ticket.id)
-    case_due = max(calendar().add_working_days(at, current_app.config["SUPERVISION_DUE_WORKING_DAYS"]).at,
-                   handle.at)
+    case_due = max(default_case_due(at), handle.at)
     if case is not None and case.state is SupervisionState.OPEN:
         if case.level < SupervisionLevel.top():
             escalate_case_again(case, ticket, at)

@@ -12,11 +12,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import current_app
 
 from hotline.auth.models import User
 from hotline.callbacks.classification import as_date
-from hotline.deadlines.services import calendar
 from hotline.enums import (EventAction, NotificationKind, Role, SupervisionLevel, SupervisionReason,
                            SupervisionState, TicketState, UnitKind)
 from hotline.errors import DomainError, ValidationFailed
@@ -25,7 +23,7 @@ from hotline.lifecycle.events import record
 from hotline.lifecycle.guards import coerce, require_state, text
 from hotline.lifecycle.registry import register
 from hotline.notifications.services import notify
-from hotline.supervision.codes import next_case_code
+from hotline.supervision.codes import default_case_due, next_case_code
 from hotline.supervision.levels import level_name
 from hotline.supervision.models import SupervisionCase, SupervisionUrge
 from hotline.supervision.operations import _open_cases
@@ -44,10 +42,6 @@ MANUAL_REASONS = (SupervisionReason.OVERDUE, SupervisionReason.LEADER_ASSIGNED, 
                   SupervisionReason.REPEATED)
 #: The urgings (催办) that raise the case one level: the second and the third.
 RAISING_URGES = (2, 3)
-
-def default_case_due(at: datetime) -> datetime:
-    return calendar().add_working_days(at, current_app.config["SUPERVISION_DUE_WORKING_DAYS"]).at
-
 
 def _level(value) -> int:
     if value in (None, ""):

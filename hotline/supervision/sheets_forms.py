@@ -6,7 +6,8 @@ from hotline.clock import now as clock_now
 from hotline.lifecycle.registry import attach_form
 from hotline.supervision.forms import CaseForm
 from hotline.supervision.levels import level_names
-from hotline.supervision.sheets import MANUAL_REASONS, default_case_due
+from hotline.supervision.codes import default_case_due
+from hotline.supervision.sheets import MANUAL_REASONS
 from hotline.tickets.forms import ActionForm
 
 

@@ -11,7 +11,7 @@ from hotline.categories.queries import category_choices
 from hotline.errors import DomainError, StaleVersion
 from hotline.extensions import db
 from hotline.intake.queries import likely_duplicates
-from hotline.lifecycle import REGISTRY, available_actions, perform, unit_of_work, waiting_notices
+from hotline.lifecycle import REGISTRY, offers, perform, unit_of_work
 from hotline.supervision.levels import level_names
 from hotline.supervision.queries import instructions_for, open_case_for
 from hotline.tickets.attachments import attachment_path, check_files, discard, stage_files
@@ -73,7 +73,8 @@ def fresh_form(key: str, ticket: Ticket, target, user):
 
 def render_ticket(ticket: Ticket, *, posted=None, error: str | None = None, status: int = 200):
     user = current_user._get_current_object()
-    actions = {k: t for k, t in available_actions(ticket, user).items() if not REGISTRY[k].on_case}
+    offered, notices = offers(ticket, user)
+    actions = {k: t for k, t in offered.items() if not REGISTRY[k].on_case}
     forms = {key: fresh_form(key, ticket, target, user) for key, target in actions.items()}
     if posted is not None and posted[0] in forms:
         key, form = posted
@@ -99,7 +100,7 @@ def render_ticket(ticket: Ticket, *, posted=None, error: str | None = None, stat
         "tickets/detail.html", ticket=ticket, replies=replies, returns=all_returns, attachments=attachments,
         show_caller=show_caller, earlier=earlier_tickets(user, ticket) if show_caller else [],
         actions=actions, labels={k: REGISTRY[k].label for k in actions}, forms=forms,
-        notices=waiting_notices(ticket, user), error=error, error_action=posted[0] if posted else None,
+        notices=notices, error=error, error_action=posted[0] if posted else None,
         duplicates=duplicates, co_replies=co_replies, callbacks=callbacks, case=open_case_for(ticket.id),
         level_names=level_names(), instructions=instructions_for(ticket.id),
     ), status
@@ -115,6 +116,7 @@ def run_action(key: str, ticket: Ticket, form, user):
     """Perform one action from its validated form, in one unit of work; the result."""
     action = REGISTRY[key]
     data = form.action_data()
+    data.pop(action.target_field, None)  # the target travels as `target`, not as input
     staged = []
     if "attachments" in data:
         staged = stage_files(check_files(data["attachments"]))
