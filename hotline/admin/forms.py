@@ -13,6 +13,7 @@ from hotline.admin.services.time_limits import cell_key, clean_limit_amount
 from hotline.enums import DeadlineClock, LimitUnit, RequestType, Role, SupervisionLevel, UnitKind
 from hotline.errors import ValidationFailed
 from hotline.forms import Form
+from hotline.reports.definitions import CALLBACK_PICK, CLOSE_BASIS, OVERDUE_DAYS, RESPONSE_PARTS, SIGN_RETURNS
 from hotline.supervision.levels import DEFAULT_NAMES
 
 
@@ -205,3 +206,36 @@ class ProcessSettingsForm(AdminForm):
     fallback_unit_id = SelectField("兜底单位（上级协调无法确定责任单位时承办）", coerce=lambda v: int(v) if v else None)
     refusal_reasons = TextAreaField("不予受理原因（每行一条：代码|名称|告知话术）", render_kw={"rows": 8},
                                     validators=[_refusal_lines])
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _decimal(form, field):
+    """The shape of a weight: a plain decimal such as 0.8 (its range is checked by the rules)."""
+    if not re.fullmatch(r"-?\d{1,4}(\.\d{1,4})?", field.data or ""):
+        raise ValidationError("须为数字（至多 4 位小数），如 0.8")
+
+
+def _weight_field(label: str, description: str = ""):
+    return StringField(label, filters=[_strip], description=description,
+                       validators=[InputRequired("请填写权重"), _decimal])
+
+
+class ReportDefinitionsForm(AdminForm):
+    """统计口径: how the reports count (hotline.reports.definitions checks the rules);
+    one weight field `weight_<part>` per part 响应率 may be composed of."""
+    sign_returns = RadioField("按时签收率：按时退回的派件", choices=list(SIGN_RETURNS.items()))
+    close_basis = RadioField("按时办结率：按哪个办理时限判断按时", choices=list(CLOSE_BASIS.items()))
+    callback_pick = RadioField("解决率与满意率：一张工单本期有多次回访时", choices=list(CALLBACK_PICK.items()))
+    basic_weight = _weight_field("满意率中“基本满意”的权重（0–1）",
+                                 "1 表示基本满意与满意同等计入，0 表示只计满意")
+    overdue_days = RadioField("超期天数", choices=list(OVERDUE_DAYS.items()))
+    repeat_days = IntegerField("重复来电：同一号码多少天内再次来电（1–365 天）",
+                               validators=[InputRequired("请填写天数")])
+
+
+for _part, _label in RESPONSE_PARTS.items():
+    setattr(ReportDefinitionsForm, f"weight_{_part}", _weight_field(f"响应率中{_label}的权重"))
+del _part, _label

@@ -5,6 +5,7 @@ from hotline.admin.models import Setting
 from hotline.admin.services.base import flushing
 from hotline.errors import ValidationFailed
 from hotline.extensions import db
+from hotline.reports.definitions import Definitions, save, validate
 
 AUTO_DISPATCH = "auto_dispatch"
 
@@ -25,3 +26,14 @@ def set_setting(key: str, value) -> None:
             db.session.add(Setting(key=key, value=value))
         else:
             row.value = value
+
+
+def save_report_definitions(data: dict) -> Definitions:
+    """Check and store the counting definitions (统计口径) (flushes; the caller commits);
+    a broken rule is a ValidationFailed with its Chinese message, and nothing is stored."""
+    try:
+        defs = validate(data)
+    except ValueError as err:
+        raise ValidationFailed(str(err)) from None
+    save(defs)
+    return defs

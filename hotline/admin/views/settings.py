@@ -1,15 +1,17 @@
-"""Admin settings pages: the names of the three supervision levels (督办级别) and the
-process settings (流程设置)."""
+"""Admin settings pages: the names of the three supervision levels (督办级别), the
+process settings (流程设置) and the reports' counting definitions (统计口径)."""
 from __future__ import annotations
 
 from flask import url_for
 
 from hotline.admin import forms
+from hotline.admin.services.settings import save_report_definitions
 from hotline.admin.views.base import bp, form_page
 from hotline.enums import SupervisionLevel
 from hotline.deadlines.services import CO_UNIT_DAYS_BEFORE_LEAD
 from hotline.dispatch.coordination import COORDINATION_AFTER_RETURNS, FALLBACK_UNIT_ID
 from hotline.intake.cases import REFUSAL_REASONS, refusal_reasons
+from hotline.reports.definitions import RESPONSE_PARTS, current, formulas
 from hotline.review.signoff import SIGNOFF_GATE, SIGNOFF_GATE_DEFAULT
 from hotline.settings import store, value
 from hotline.supervision.levels import DEFAULT_NAMES, level_names, save_level_names
@@ -59,3 +61,30 @@ def process_settings():
         return "流程设置已保存", url_for(".process_settings")
 
     return form_page(form, "admin/process_settings.html", save)
+
+
+_DEFINITION_CHOICES = ("sign_returns", "close_basis", "callback_pick", "overdue_days")
+
+
+@bp.route("/report-definitions", methods=["GET", "POST"])
+def report_definitions():
+    """统计口径: how the reports count, with the formulas now in force shown below the form."""
+    defs = current()
+    form = forms.ReportDefinitionsForm(data={
+        **{name: getattr(defs, name) for name in _DEFINITION_CHOICES},
+        "basic_weight": defs.basic_weight,
+        "repeat_days": defs.repeat_days,
+        **{f"weight_{part}": defs.response_weights.get(part, "0") for part in RESPONSE_PARTS},
+    })
+
+    def save():
+        save_report_definitions({
+            **{name: form[name].data for name in _DEFINITION_CHOICES},
+            "basic_weight": form.basic_weight.data,
+            "response_weights": {part: form[f"weight_{part}"].data for part in RESPONSE_PARTS},
+            "repeat_days": form.repeat_days.data,
+        })
+        return "统计口径已保存", url_for(".report_definitions")
+
+    return form_page(form, "admin/report_definitions.html", save,
+                     parts=list(RESPONSE_PARTS), formulas=formulas(defs), repeat_days=defs.repeat_days)
