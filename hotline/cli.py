@@ -13,7 +13,8 @@ from hotline.demo.loader import load_demo
 from hotline.enums import Role
 from hotline.errors import DomainError
 from hotline.lifecycle.uow import unit_of_work
-from hotline.reports.weekly import generate_weekly_report, previous_week
+from hotline.reports.periods import LAST_FINISHED
+from hotline.reports.snapshots import generate_report
 from hotline.scheduler.jobs import JOBS
 from hotline.scheduler.runner import run_job, run_scheduler
 
@@ -24,19 +25,35 @@ scheduler_cli = AppGroup("scheduler", help="调度进程 / the scheduler process
 reports_cli = AppGroup("reports", help="报表 / reports")
 
 
-@reports_cli.command("weekly")
-@click.option("--week", default=None, help="ISO week, e.g. 2026-W48 (default: last week)")
-@click.option("--force", is_flag=True, help="regenerate a stored report")
-def reports_weekly_cmd(week, force):
-    """Generate and store the weekly overdue report."""
+def _generate(kind: str, key: str | None, force: bool, reason: str) -> None:
     try:
         with unit_of_work():
-            row = generate_weekly_report(week or previous_week(now()), force=force)
+            row = generate_report(kind, key or LAST_FINISHED[kind](now()), force=force,
+                                  reason=reason or ("命令行重新生成" if force else ""))
     except DomainError as err:
         raise click.ClickException(err.message) from None
-    city = row.data["city"]
-    click.echo(f"weekly report {row.week} ({row.start:%Y-%m-%d} - {row.end:%Y-%m-%d}), generated {row.generated_at:%Y-%m-%d %H:%M}: "
-               f"received {city['received']}, overdue now {city['overdue_now']}, overdue list {len(row.data['overdue'])}")
+    city = row.data["city"]["values"]
+    click.echo(f"{kind} report {row.period} revision {row.revision} ({row.start:%Y-%m-%d} - {row.end:%Y-%m-%d}, "
+               f"as of {row.as_of:%Y-%m-%d %H:%M}), generated {row.generated_at:%Y-%m-%d %H:%M}: "
+               f"received {city['received']}, overdue {city['overdue_now']}, overdue list {len(row.data['overdue'])}")
+
+
+@reports_cli.command("weekly")
+@click.option("--week", default=None, help="ISO week, e.g. 2026-W48 (default: last week)")
+@click.option("--force", is_flag=True, help="store a new revision beside the earlier ones")
+@click.option("--reason", default="", help="why it is regenerated (kept with the revision)")
+def reports_weekly_cmd(week, force, reason):
+    """Generate and store the weekly report (as of the end of the week, whenever it is run)."""
+    _generate("weekly", week, force, reason)
+
+
+@reports_cli.command("monthly")
+@click.option("--month", default=None, help="month, e.g. 2026-11 (default: last month)")
+@click.option("--force", is_flag=True, help="store a new revision beside the earlier ones")
+@click.option("--reason", default="", help="why it is regenerated (kept with the revision)")
+def reports_monthly_cmd(month, force, reason):
+    """Generate and store the monthly bulletin (月度通报)."""
+    _generate("monthly", month, force, reason)
 
 
 @users_cli.command("create")

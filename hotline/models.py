@@ -6,7 +6,7 @@ from hotline.categories.models import Category  # noqa: F401
 from hotline.deadlines.models import CalendarYear, HolidayOverride, TimeLimitPolicy  # noqa: F401
 from hotline.intake.models import KnowledgeArticle  # noqa: F401
 from hotline.notifications.models import Notification  # noqa: F401
-from hotline.reports.models import WeeklyReport  # noqa: F401
+from hotline.reports.models import ReportSnapshot  # noqa: F401
 from hotline.routing.models import RoutingRule  # noqa: F401
 from hotline.scheduler.models import Alert, Escalation, JobRun  # noqa: F401
 from hotline.supervision.models import (Dispute, Instruction, SupervisionCase,  # noqa: F401
@@ -14,6 +14,7 @@ from hotline.supervision.models import (Dispute, Instruction, SupervisionCase,  
 from hotline.dispatch.models import Coordination  # noqa: F401
 from hotline.handling.models import Suspension, Termination  # noqa: F401
 from hotline.review.models import LeaderSignoff  # noqa: F401
+from hotline.tickets.history import AssignmentVersion  # noqa: F401
 from hotline.tickets.models import (Assignment, Attachment, ExtensionRequest, Reply, Ticket,  # noqa: F401
                                     TicketEvent, TicketReturn, TicketSequence)
 from hotline.units.models import Unit  # noqa: F401

@@ -339,7 +339,8 @@ def test_acceptance_needs_a_closed_ticket_and_a_note_then_the_case_is_closed(wor
     case = db.session.get(SupervisionCase, case.id)
     assert case.state is SupervisionState.CLOSED and case.close_note == "回访满意，现场核实已修复"
     (ev,) = events(c.t, EventAction.ACCEPT_CASE)
-    assert ev.payload == {"case_id": case.id, "level": 1} and ev.note == "回访满意，现场核实已修复"
+    assert ev.payload == {"case_id": case.id, "level": 1, "closure": "satisfied"}
+    assert ev.note == "回访满意，现场核实已修复"
     for call in (lambda: svc.accept_case(case.id, world.supervisor, "再验收"),
                  lambda: svc.report_progress(case.id, world.district_staff, "进展")):
         err = refused(c.t, call, (DomainError, "CASE_CLOSED", None))
@@ -398,7 +399,7 @@ def test_supervisor_rulings_on_a_flagged_unsatisfied(world):
     cb2 = db.session.scalars(sa.select(Callback).where(Callback.ticket_id == t2.id)).one()
     assert cb2.supervisor_decision is SupervisorDecision.EXCLUDED
     (ev,) = events(t2.id, EventAction.CONFIRM_UNREASONABLE)
-    assert ev.payload == {"callback_id": cb2.id}
+    assert ev.payload == {"callback_id": cb2.id, "closure": "unreasonable"}
 
 
 # --- the scheduler: boundaries, texts, payloads -----------------------------------------------
@@ -585,7 +586,7 @@ def test_merge_by_number_and_never_into_a_merged_ticket(world):
     dup = world.record(caller_phone="13900002222")
     svc.act("merge", dup.id, world.dispatcher, dup.version, into_number=f" {master.number} ", note="同一部电梯")
     (ev,) = events(dup.id, EventAction.MERGE)
-    assert ev.payload == {"into_ticket_id": master.id, "into_number": master.number}
+    assert ev.payload == {"into_ticket_id": master.id, "into_number": master.number, "closure": "merged"}
     third = world.record(caller_phone="13900003333")
     err = refused(third.id, lambda: svc.merge(third.id, world.dispatcher, third.version, dup.id),
                   (ValidationFailed, "VALIDATION", "into_ticket_id"))

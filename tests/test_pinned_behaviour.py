@@ -2,6 +2,7 @@
 service level, the supervision level cap, the escalation reset on an approved extension,
 exact boundaries of the deadline and escalation clocks, and the ranking's
 satisfaction-rate denominator. Each test fails if the rule it names is removed."""
+from fractions import Fraction
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -14,7 +15,8 @@ from hotline.supervision.models import SupervisionCase
 from tests import svc as esc
 from hotline.deadlines.services import WorkCalendar, calendar, forget_calendar
 from hotline.extensions import db
-from hotline.reports.rates import unit_ranking
+from hotline.reports.definitions import Definitions
+from hotline.reports.rates import as_fraction, unit_ranking
 from tests import svc
 from hotline.tickets.models import Assignment, Ticket, TicketEvent
 from tests.conftest import count
@@ -365,16 +367,26 @@ def test_satisfaction_rate_is_over_reached_counted_callbacks_not_closed_tickets(
     d = next(r for r in data["rows"] if r["unit"] == world.district.name)
     counts, rates = d["counts"], d["rates"]
     assert counts["closed"] == 4                 # T1, T2, T3, T5
-    assert counts["callbacks_reached"] == 3      # T1 once, T3 twice; not T4 (pending) nor T5 (excluded)
-    assert counts["satisfied"] == 2              # T1 满意, T3 基本满意
+    # per ticket, its final counted callback of the period (the default definition):
+    # T1 满意, T3 基本满意 (its first, 不满意, is superseded); not T4 (pending) nor T5 (excluded)
+    assert counts["callbacks_reached"] == 2
+    assert (counts["satisfied"], counts["basically"], counts["unsatisfied"]) == (1, 1, 0)
     assert counts["resolved"] == 2
     assert counts["reopened"] == 1
-    assert rates["satisfaction_rate"] == 0.6667  # 2 / 3, not 2 / 4 (closed) nor 2 / 2 (tickets)
-    assert rates["resolution_rate"] == 0.6667
-    assert rates["reopen_rate"] == 0.3333
+    assert counts["pending_decision"] == 1       # T4 waits for the supervisor, shown apart
+    assert as_fraction(rates["satisfaction_rate"]) == 1  # (1 + 1) / 2 with 基本满意 weighted 1
+    assert as_fraction(rates["resolution_rate"]) == 1
+    assert as_fraction(rates["reopen_rate"]) == Fraction(1, 2)
+    # the first callback instead, and 基本满意 weighted 0.8: admin settings, read by the same code
+    first = unit_ranking(date(2026, 11, 23), date(2026, 11, 29), level=2,
+                         defs=Definitions(callback_pick="first", basic_weight="0.8"))
+    d1 = next(r for r in first["rows"] if r["unit"] == world.district.name)
+    assert (d1["counts"]["satisfied"], d1["counts"]["unsatisfied"]) == (1, 1)  # T1 满意, T3 不满意
+    assert as_fraction(d1["rates"]["satisfaction_rate"]) == Fraction(1, 2)
+    assert "0.8 × 基本满意" in first["formulas"]["satisfaction_rate"]
     # the rate's formula as the page states it
     sat = next(r for r in data["rates"] if r.key == "satisfaction_rate")
-    assert (sat.numerator, sat.denominator) == ("satisfied", "callbacks_reached")
+    assert (sat.num, sat.den) == (("satisfied", "basically"), "callbacks_reached")
 
 
 def test_satisfaction_rate_counts_a_decided_unreasonable_callback_once_counted(world):
@@ -385,7 +397,7 @@ def test_satisfaction_rate_counts_a_decided_unreasonable_callback_once_counted(w
     _callback(w, t_ok, reached=True, resolution="resolved", satisfaction="satisfied")
     day = date(2026, 11, 23)
     d = next(r for r in unit_ranking(day, day)["rows"] if r["unit"] == world.district.name)
-    assert (d["counts"]["callbacks_reached"], d["rates"]["satisfaction_rate"]) == (1, 1.0)
+    assert (d["counts"]["callbacks_reached"], as_fraction(d["rates"]["satisfaction_rate"])) == (1, 1)
     svc.reopen(t, w.supervisor, version(t), "裁定计入")
     d = next(r for r in unit_ranking(day, day)["rows"] if r["unit"] == world.district.name)
-    assert (d["counts"]["callbacks_reached"], d["rates"]["satisfaction_rate"]) == (2, 0.5)
+    assert (d["counts"]["callbacks_reached"], as_fraction(d["rates"]["satisfaction_rate"])) == (2, Fraction(1, 2))

@@ -4,6 +4,7 @@ taking an unfair 不满意 out of the unit's figures."""
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -16,7 +17,7 @@ from hotline.enums import (EventAction, NotificationKind, RequestState, Satisfac
 from hotline.extensions import db
 from hotline.lifecycle import available_actions
 from hotline.notifications.models import Notification
-from hotline.reports.rates import unit_ranking
+from hotline.reports.rates import as_fraction, unit_ranking
 from hotline.scheduler import jobs
 from hotline.scheduler.models import Escalation
 from hotline.supervision.models import Dispute, SupervisionCase, SupervisionUrge
@@ -432,13 +433,13 @@ def test_loop_upheld_dispute_changes_the_ranking_and_stays_on_record(world):
         return {r["unit"]: r for r in unit_ranking(today, today)["rows"]}["东城区人民政府"]
 
     before = district()
-    assert before["counts"]["callbacks_reached"] == 2 and before["rates"]["satisfaction_rate"] == 0.5
+    assert before["counts"]["callbacks_reached"] == 2 and as_fraction(before["rates"]["satisfaction_rate"]) == Fraction(1, 2)
     svc.act("dispute", c.t, world.district_staff, reason="市民诉求超出政策范围", evidence="政策文件")
-    assert district()["rates"]["satisfaction_rate"] == 0.5  # pending: still counted
+    assert as_fraction(district()["rates"]["satisfaction_rate"]) == Fraction(1, 2)  # pending: still counted
     svc.act("decide_dispute", c.t, world.supervisor, decision="uphold", note="诉求超出政策范围，甄别成立")
     after = district()
-    assert after["counts"]["callbacks_reached"] == 1 and after["rates"]["satisfaction_rate"] == 1.0
-    assert after["rates"]["resolution_rate"] == 1.0
+    assert after["counts"]["callbacks_reached"] == 1 and as_fraction(after["rates"]["satisfaction_rate"]) == 1
+    assert as_fraction(after["rates"]["resolution_rate"]) == 1
     # on record: the dispute, its decision and the events
     row = db.session.scalars(sa.select(Dispute).where(Dispute.ticket_id == c.t)).one()
     assert (row.state, row.decision_note) == (RequestState.APPROVED, "诉求超出政策范围，甄别成立")
@@ -452,7 +453,7 @@ def test_rejected_dispute_leaves_the_ranking_alone(world):
     today = NOW.date()
     svc.act("decide_dispute", c.t, world.supervisor, decision="reject", note="证据不足")
     row = {r["unit"]: r for r in unit_ranking(today, today)["rows"]}["东城区人民政府"]
-    assert row["counts"]["callbacks_reached"] == 1 and row["rates"]["satisfaction_rate"] == 0.0
+    assert row["counts"]["callbacks_reached"] == 1 and as_fraction(row["rates"]["satisfaction_rate"]) == 0
 
 
 # --- through the page ------------------------------------------------------------------------

@@ -1,15 +1,25 @@
 """The weekly overdue report and the unit ranking, figure by figure, on a known set of
 tickets built with the clock set."""
 from datetime import date, datetime, timedelta
+from fractions import Fraction
 
 import pytest
 import sqlalchemy as sa
 
 from hotline.errors import ValidationFailed
 from hotline.extensions import db
-from hotline.reports.models import WeeklyReport
-from hotline.reports.rates import unit_ranking
-from hotline.reports.weekly import build_weekly_report, generate_weekly_report, parse_week
+from hotline.reports.models import ReportSnapshot as WeeklyReport
+from hotline.reports.periods import parse_week
+from hotline.reports.rates import as_fraction, unit_ranking
+from hotline.reports.snapshots import build_report, generate_report
+
+
+def build_weekly_report(week):
+    return build_report("weekly", week)
+
+
+def generate_weekly_report(week, **kw):
+    return generate_report("weekly", week, **kw)
 from tests import svc
 from hotline.tickets.models import Ticket
 from tests.factories import at
@@ -87,7 +97,7 @@ def build(w):
 
 
 def row(data, unit_name):
-    return next(r for r in data["rows"] if r["unit"] == unit_name)
+    return next(r for r in data["rows"] if r["unit"] == unit_name)["values"]
 
 
 def test_weekly_report_every_figure(world):
@@ -109,7 +119,7 @@ def test_weekly_report_every_figure(world):
     assert (water["received"], water["overdue_now"], water["closed_late"], water["closed_on_time"]) == (2, 1, 1, 0)
     housing = row(data, "市住房和城乡建设局")
     assert (housing["received"], housing["closed_on_time"]) == (1, 1)
-    assert data["city"]["received"] == 9 and data["city"]["overdue_now"] == 1
+    assert data["city"]["values"]["received"] == 9 and data["city"]["values"]["overdue_now"] == 1
     (o,) = data["overdue"]
     assert o["unit"] == "市自来水公司" and o["due_at"] == "2026-11-26T11:00:00"
     assert o["days_overdue"] == 1  # Fri 27 Nov 11:00 passed; Mon 30 Nov 11:00 is after the week
@@ -120,9 +130,9 @@ def test_week_boundaries_follow_iso_weeks(world):
     assert parse_week("2026-W48") == (datetime(2026, 11, 23), datetime(2026, 11, 30))
     at(datetime(2026, 12, 1))
     w47 = build_weekly_report("2026-W47")
-    assert w47["city"]["received"] == 1  # the Sunday-night dispatch
+    assert w47["city"]["values"]["received"] == 1  # the Sunday-night dispatch
     w49 = build_weekly_report("2026-W49")
-    assert w49["city"]["received"] == 1  # Monday 00:00 belongs to the new week
+    assert w49["city"]["values"]["received"] == 1  # Monday 00:00 belongs to the new week
 
 
 def test_holiday_week_counts_overdue_days_in_working_days(world):
@@ -131,7 +141,7 @@ def test_holiday_week_counts_overdue_days_in_working_days(world):
     assert t.lead_assignment.handle_due_at == datetime(2026, 10, 10, 10, 0)
     at(datetime(2026, 10, 20))
     w40 = build_weekly_report("2026-W40")  # 28 Sep - 4 Oct: not yet due at its end
-    assert w40["city"]["received"] == 1 and w40["city"]["overdue_now"] == 0
+    assert w40["city"]["values"]["received"] == 1 and w40["city"]["values"]["overdue_now"] == 0
     w41 = build_weekly_report("2026-W41")  # 5 - 11 Oct: due Saturday 10 Oct
     (o,) = w41["overdue"]
     assert o["days_overdue"] == 0  # the next working day (Mon 12 Oct) has not come by 12 Oct 00:00
@@ -146,9 +156,9 @@ def test_ticket_reopened_across_weeks_counts_in_the_week_of_the_reopen(world):
     svc.record_callback(t.id, world.callback_agent, v(t.id), reached=True, resolution="unresolved",
                         satisfaction="unsatisfied")
     at(datetime(2026, 12, 2))
-    assert build_weekly_report("2026-W47")["city"]["reopened"] == 0
+    assert build_weekly_report("2026-W47")["city"]["values"]["reopened"] == 0
     w48 = build_weekly_report("2026-W48")
-    assert w48["city"]["reopened"] == 1 and w48["city"]["received"] == 0
+    assert w48["city"]["values"]["reopened"] == 1 and w48["city"]["values"]["received"] == 0
     assert row(w48, "东城区人民政府")["reopened"] == 1
 
 
@@ -163,7 +173,7 @@ def test_snapshot_is_kept_and_reads_the_same_later(world, client):
     assert again.data == first and db.session.scalar(sa.select(sa.func.count()).select_from(WeeklyReport)) == 1
     login(client, "manager")
     html = client.get(f"/reports/weekly/{W48}").get_data(as_text=True)
-    assert "超期工单周报 2026-W48" in html and "市自来水公司" in html
+    assert "12345热线周报 2026-W48" in html and "市自来水公司" in html
     csv_body = client.get(f"/reports/weekly/{W48}.csv").data.decode("utf-8-sig")
     assert "全市合计" in csv_body and "超期工作日" in csv_body
     xlsx = client.get(f"/reports/weekly/{W48}.xlsx")
@@ -178,10 +188,10 @@ def test_weekly_figures_drill_down_to_their_tickets(world, client):
     q = {"start": data["start"], "end": data["end"], "as_of": data["as_of"]}
     html = client.get("/reports/drill", query_string={"metric": "overdue_now", **q}).get_data(as_text=True)
     number = db.session.get(Ticket, ids["water_overdue"]).number
-    assert number in html and "共 1 件" in html
+    assert number in html and "共 1 条派件" in html
     html = client.get("/reports/drill", query_string={"metric": "received", "unit_id": world.district.id, **q}
                       ).get_data(as_text=True)
-    assert "共 6 件" in html
+    assert "共 6 条派件" in html
     assert db.session.get(Ticket, ids["prev_week"]).number not in html
 
 
@@ -190,10 +200,10 @@ def test_weekly_report_job_and_cli(app, world):
     at(datetime(2026, 11, 30, 8, 0))
     from hotline.scheduler.jobs import weekly_report
 
-    assert weekly_report()["week"] == W48
+    assert weekly_report()["period"] == W48
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["reports", "weekly", "--week", "2026-W47"])
-    assert result.exit_code == 0 and "weekly report 2026-W47" in result.output
+    assert result.exit_code == 0 and "weekly report 2026-W47 revision 1" in result.output
     bad = app.test_cli_runner().invoke(args=["reports", "weekly", "--week", "2026-48"])
     assert bad.exit_code != 0 and "周次格式" in bad.output
 
@@ -204,21 +214,24 @@ def test_unit_ranking_rates_are_exact(world, client):
     data = unit_ranking(date(2026, 11, 23), date(2026, 11, 29), level=2)
     rows = {r["unit"]: r for r in data["rows"]}
     water = rows["市自来水公司"]
-    assert water["counts"]["callbacks_reached"] == 1 and water["rates"]["satisfaction_rate"] == 1.0
-    assert water["rates"]["sign_rate"] == 1.0 and water["rates"]["close_rate"] == 0.0
-    assert water["rates"]["contact_rate"] == 0.0 and water["rates"]["response_rate"] == 0.5
+    r = {k: as_fraction(val) for k, val in water["rates"].items()}
+    assert water["counts"]["callbacks_reached"] == 1 and r["satisfaction_rate"] == 1
+    assert r["sign_rate"] == 1 and r["close_rate"] == 0
+    assert r["contact_rate"] == 0 and r["response_rate"] == Fraction(1, 2)
     housing = rows["市住房和城乡建设局"]
-    assert housing["rates"]["resolution_rate"] == 1.0 and housing["rates"]["response_rate"] == 1.0
-    assert housing["avg_days_to_close"] == 1.0  # dispatched Mon, replied Tue
+    assert as_fraction(housing["rates"]["resolution_rate"]) == 1 and as_fraction(housing["rates"]["response_rate"]) == 1
+    assert as_fraction(housing["avg_handle_hours"]) == 13  # Mon 11:00 to Tue 15:00: 7 + 6 working hours
     d = rows["东城区人民政府"]
     assert d["counts"]["callbacks_reached"] == 1  # the 不满意 (reasonable) counts
-    assert d["rates"]["satisfaction_rate"] == 0.0 and d["rates"]["reopen_rate"] == 1.0
-    # should sign: all 6 (the returned one never signed, but its sign deadline passed)
-    assert d["rates"]["return_rate"] == round(1 / 6, 4) and d["rates"]["sign_rate"] == round(4 / 6, 4)
+    assert as_fraction(d["rates"]["satisfaction_rate"]) == 0 and as_fraction(d["rates"]["reopen_rate"]) == 1
+    # should sign: all 6 (the returned one was overruled, so it is no timely return, and never signed)
+    assert as_fraction(d["rates"]["return_rate"]) == Fraction(1, 6)
+    assert as_fraction(d["rates"]["sign_rate"]) == Fraction(4, 6)
     assert [r["unit"] for r in data["rows"] if r["mark"] == "red"][:1] == ["市住房和城乡建设局"]
     login(client, "manager")
     html = client.get("/reports/rates?date_from=2026-11-23&date_to=2026-11-29&level=2").get_data(as_text=True)
-    assert "满意率 = （满意 + 基本满意）÷ 回访联系上件数" in html and "红榜" in html
+    assert "满意率 = （满意 + 基本满意） ÷ 回访联系上的工单" in html and "红榜" in html
+    assert "66.7%" in html  # 4/6, rounded once
 
 
 def test_unreasonable_unsatisfied_does_not_count_until_decided(world):
@@ -244,7 +257,7 @@ def test_a_running_week_is_shown_live_and_never_stored(world, client):
     at(datetime(2026, 11, 26, 10, 0))  # Thursday of week 48
     login(client, "manager")
     html = client.get(f"/reports/weekly/{W48}").get_data(as_text=True)
-    assert "本周尚未结束" in html
+    assert "本期尚未结束" in html
     assert db.session.scalar(sa.select(sa.func.count()).select_from(WeeklyReport)) == 0
     with pytest.raises(ValidationFailed, match="尚未结束"):  # the service refuses too
         generate_weekly_report(W48)

@@ -167,6 +167,11 @@ class WorkCalendar:
                 return count
             count += 1
 
+    @property
+    def minutes_per_day(self) -> int:
+        """The working minutes of one working day (09:00–18:00: 540)."""
+        return (datetime.combine(date.min, self.day_end) - datetime.combine(date.min, self.day_start)).seconds // 60
+
     # --- working minutes (挂起: the clocks stand still for the working time it lasts) ---
     def working_minutes_between(self, start: datetime, end: datetime) -> int:
         """Working minutes from `start` to `end`: the overlap with the working hours of each

@@ -29,13 +29,17 @@ def record(ticket: Ticket, actor, action: EventAction, from_state: TicketState |
     """Append one event for an action on `ticket` (the version is bumped by the action runner)."""
     at = at or clock_now()
     ticket.updated_at = at
+    payload = dict(payload or {})
+    if ticket.state is TicketState.CLOSED and ticket.closure is not None:
+        # the closure as it was made: reports count closings as of any moment from here
+        payload.setdefault("closure", ticket.closure.value)
     event = TicketEvent(
         ticket=ticket,
         assignment_id=assignment.id if assignment is not None else None,
         actor_id=actor.id if actor is not None else None,
         actor_unit_id=actor.unit_id if actor is not None else None,
         at=at, action=action, from_state=from_state, to_state=ticket.state,
-        note=note or "", payload=payload or {},
+        note=note or "", payload=payload,
     )
     db.session.add(event)
     return event

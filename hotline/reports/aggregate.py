@@ -1,14 +1,22 @@
-"""Counting figures per unit in SQL and rolling them up the unit tree."""
+"""Figures per unit and up the unit tree, with the ids behind each number.
+
+`figure_ids` turns collected rows into {key: {unit_id: [item ids]}} (the unit's own); a
+unit's figure in a report is the number of ids of it and every unit below it, so the
+drill-down of any cell is the union of those lists and its length is the number shown.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import sqlalchemy as sa
 
-from hotline.units.models import Unit
+from hotline.deadlines.services import calendar
 from hotline.enums import UnitKind
 from hotline.extensions import db
-from hotline.reports.metrics import FAMILIES, METRICS, Period
+from hotline.reports.definitions import Definitions
+from hotline.reports.metrics import METRICS, Period, collect
+from hotline.units.models import Unit
 
 
 @dataclass
@@ -26,75 +34,75 @@ class UnitNode:
 
 def unit_nodes() -> list[UnitNode]:
     rows = db.session.execute(sa.select(Unit.id, Unit.name, Unit.level, Unit.path, Unit.kind)
-                              .where(Unit.active.is_(True)).order_by(Unit.path)).all()
+                              .order_by(Unit.path)).all()
     return [UnitNode(r.id, r.name, r.level, r.path, r.kind.value if hasattr(r.kind, "value") else r.kind)
             for r in rows]
-
-
-def counts_by_unit(key: str, period: Period) -> dict[int, int]:
-    rows = METRICS[key].rows(period).subquery()
-    stmt = sa.select(rows.c.unit_id, sa.func.count()).group_by(rows.c.unit_id)
-    return {uid: n for uid, n in db.session.execute(stmt) if uid is not None}
-
-
-def rolled_up(own: dict[int, int], nodes: list[UnitNode]) -> dict[int, int]:
-    """Each unit's figure plus everything below it (a street's into its district ...)."""
-    by_id = {n.id: n for n in nodes}
-    total: dict[int, int] = {}
-    for uid, n in own.items():
-        node = by_id.get(uid)
-        for anc in (node.ancestors if node else [uid]):
-            total[anc] = total.get(anc, 0) + n
-    return total
-
-
-def counts_by_family(family: str, keys: list[str], period: Period,
-                     aggregates: dict | None = None) -> dict[str, dict[int, int]]:
-    """The figures of one family in one scan: COUNT(*) FILTER (WHERE extra) per figure,
-    plus any other `aggregates` {name: SQL aggregate} over the same rows."""
-    aggregates = aggregates or {}
-    base = FAMILIES[family](period)
-    unit_col = base.selected_columns[0]
-    cols = [sa.func.count().filter(METRICS[k].extra(period)) if METRICS[k].extra is not None else sa.func.count()
-            for k in keys] + list(aggregates.values())
-    keys = list(keys) + list(aggregates)
-    out: dict[str, dict[int, int]] = {k: {} for k in keys}
-    for row in db.session.execute(base.with_only_columns(unit_col, *cols).group_by(unit_col)):
-        if row[0] is None:
-            continue
-        for k, n in zip(keys, row[1:]):
-            if n:
-                out[k][row[0]] = n
-    return out
-
-
-def figures(keys, period: Period, nodes: list[UnitNode] | None = None,
-            aggregates: dict[str, dict] | None = None) -> tuple[dict, dict]:
-    """({key: {unit_id: own}}, {key: {unit_id: rolled up}}); `aggregates` adds
-    {family: {name: SQL aggregate}} computed in that family's scan."""
-    nodes = nodes if nodes is not None else unit_nodes()
-    aggregates = aggregates or {}
-    by_family: dict[str, list[str]] = {}
-    for k in keys:
-        by_family.setdefault(METRICS[k].family, []).append(k)
-    for family in aggregates:
-        by_family.setdefault(family, [])
-    own: dict[str, dict[int, int]] = {}
-    for family, fkeys in by_family.items():
-        own.update(counts_by_family(family, fkeys, period, aggregates.get(family)))
-    return own, {k: rolled_up(v, nodes) for k, v in own.items()}
 
 
 def centre_id(nodes: list[UnitNode]) -> int | None:
     return next((n.id for n in nodes if n.kind == UnitKind.CENTRE.value), None)
 
 
-def drill_condition(key: str, period: Period, unit_id: int | None):
-    """Ticket ids behind a figure, for the unit and everything below it (None: city)."""
-    rows = METRICS[key].rows(period).subquery()
-    stmt = sa.select(rows.c.ticket_id)
-    if unit_id:
-        unit = db.session.get(Unit, int(unit_id))
-        if unit is not None:
-            stmt = stmt.where(rows.c.unit_id.in_(sa.select(Unit.id).where(Unit.path.startswith(unit.path))))
-    return stmt
+def subtree(unit_id: int, nodes: list[UnitNode]) -> set[int]:
+    """The unit and every unit below it."""
+    return {n.id for n in nodes if unit_id in n.ancestors}
+
+
+@dataclass
+class Figures:
+    """Item ids per figure per unit (own), the sums of working minutes for the averages, and
+    roll-ups on demand."""
+
+    ids: dict[str, dict[int, list[int]]]
+    minutes: dict[str, dict[int, int]]
+    nodes: list[UnitNode]
+
+    def own(self, key: str, unit_id: int) -> int:
+        return len(self.ids[key].get(unit_id, ()))
+
+    def rolled(self, key: str) -> dict[int, int]:
+        by_id = {n.id: n for n in self.nodes}
+        total: dict[int, int] = {}
+        for uid, items in self.ids[key].items():
+            node = by_id.get(uid)
+            for anc in (node.ancestors if node else [uid]):
+                total[anc] = total.get(anc, 0) + len(items)
+        return total
+
+    def rolled_minutes(self, key: str) -> dict[int, int]:
+        by_id = {n.id: n for n in self.nodes}
+        total: dict[int, int] = {}
+        for uid, m in self.minutes.get(key, {}).items():
+            node = by_id.get(uid)
+            for anc in (node.ancestors if node else [uid]):
+                total[anc] = total.get(anc, 0) + m
+        return total
+
+    def city(self, key: str) -> int:
+        return sum(len(v) for v in self.ids[key].values())
+
+    def city_minutes(self, key: str) -> int:
+        return sum(self.minutes.get(key, {}).values())
+
+
+#: Averages: (sum of working minutes key, its basis figure, the row's start and end fields)
+AVERAGES = {"sign_minutes": ("signed", "at", "signed_at"), "handle_minutes": ("answered", "at", "replied_at")}
+
+
+def figure_ids(keys, p: Period, d: Definitions, nodes: list[UnitNode] | None = None) -> Figures:
+    nodes = nodes if nodes is not None else unit_nodes()
+    keys = list(keys)
+    wanted = keys + [b for b, _, _ in AVERAGES.values() if b not in keys and "received" in keys]
+    per, _ = collect(wanted, p, d)
+    ids = {k: {uid: sorted({r.item_id for r in rows}) for uid, rows in per[k].items()} for k in wanted}
+    minutes: dict[str, dict[int, int]] = {}
+    if "received" in keys:
+        cal = calendar()
+        for name, (basis, start, end) in AVERAGES.items():
+            minutes[name] = {uid: sum(cal.working_minutes_between(getattr(r, start), getattr(r, end)) for r in rows)
+                             for uid, rows in per[basis].items()}
+    return Figures(ids, minutes, nodes)
+
+
+def average_hours(minutes: int, n: int) -> Fraction | None:
+    return Fraction(minutes, 60 * n) if n else None

@@ -1,159 +1,404 @@
-"""Every figure of the reports, defined once as a query of (unit_id, ticket_id) rows.
+"""Every figure of the reports, defined once, counted as of a moment from the history.
 
-A figure's count for a unit is the number of its rows; its drill-down is the list of the
-tickets in those rows. Counting and drilling down use the same query, so the list behind
-a figure always matches the figure. Figures are per answerable unit (the lead
-assignment's unit); reports roll them up the unit tree.
+A family is one query over the history (assignment versions, events, returns, extension
+requests, replies, callbacks, supervision cases) that yields one row per counted thing:
+(unit_id, ticket_id, item_id, at, ...values). A figure (Metric) is the rows of its family
+that meet its predicate, and counts one kind of thing (`counts`: tickets, assignments,
+returns ...). Counting, storing and drilling down all go through `collect()`, so a
+figure's count is the length of its drill-down list by construction.
+
+Figures that are states ("overdue", "open cases", "waiting for a decision") are taken at
+`Period.as_of` from the assignment versions and decision times, not from the rows'
+present values, so the report of a finished period is the same whenever it is made.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from hotline.callbacks.models import Callback
-from hotline.enums import (SupervisorDecision, AssignmentRole, AssignmentState, Closure, EventAction, ExtensionState, Resolution,
-                           ReturnDecision, Satisfaction, SupervisionState)
+from hotline.enums import (AssignmentRole, AssignmentState, Closure, EventAction, ExtensionState, Resolution,
+                           ReturnDecision, Satisfaction, SupervisorDecision, TicketState, UnitKind)
+from hotline.extensions import db
+from hotline.handling.models import Suspension
+from hotline.reports.definitions import Definitions
 from hotline.supervision.models import SupervisionCase
+from hotline.tickets.history import AssignmentVersion, as_left, as_of
 from hotline.tickets.models import Assignment, ExtensionRequest, Reply, Ticket, TicketEvent, TicketReturn
+from hotline.units.models import Unit
 
 
 @dataclass(frozen=True)
 class Period:
     start: datetime
     end: datetime  # exclusive
-    as_of: datetime  # "now" for the figures that are states, not events
+    as_of: datetime  # the moment the figures are taken at: min(now, end)
+
+    @classmethod
+    def of(cls, start: datetime, end: datetime, now: datetime) -> Period:
+        """The period's figures taken at its end, or now while it runs; the clock counts in
+        whole seconds, so "now" includes what happened in the current second."""
+        return cls(start, end, min(now + timedelta(seconds=1), end))
+
+    def key(self) -> dict:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "as_of": self.as_of.isoformat()}
+
+
+#: What a figure counts, with the label the pages use and the table its ids point into.
+THINGS = {
+    "tickets": ("工单", Ticket, Ticket.id, Ticket.created_at),
+    "assignments": ("派件", Assignment, Assignment.ticket_id, Assignment.dispatched_at),
+    "returns": ("退单", TicketReturn, TicketReturn.ticket_id, TicketReturn.returned_at),
+    "extensions": ("延期申请", ExtensionRequest, ExtensionRequest.ticket_id, ExtensionRequest.requested_at),
+    "replies": ("答复", Reply, Reply.ticket_id, Reply.created_at),
+    "cases": ("督办单", SupervisionCase, SupervisionCase.ticket_id, SupervisionCase.opened_at),
+}
+
+COUNTED_CLOSURES = (Closure.SATISFIED, Closure.UNREACHABLE, Closure.UNREASONABLE)
+OPEN = (AssignmentState.DISPATCHED, AssignmentState.SIGNED)
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    counts: str  # a key of THINGS
+    query: Callable[[Period, Definitions], sa.Select]
+    #: rows -> rows: one row per counted thing (e.g. a ticket's chosen callback)
+    pick: Callable[[list, Period, Definitions], list] | None = None
 
 
 @dataclass(frozen=True)
 class Metric:
-    """A figure: the rows of its family's base query that meet its extra condition.
-
-    Figures of one family are counted together in one scan (COUNT(*) FILTER (WHERE ...)),
-    and a figure's drill-down uses exactly the same base and condition."""
-
     key: str
     label: str
     explain: str
     family: str
-    extra: Callable[[Period], object] | None = None
+    test: Callable | None = None  # (row, period, definitions) -> bool; None: every row
+    section: str = "lead"  # lead | co | centre | supervision
 
-    def rows(self, p: Period) -> sa.Select:
-        base = FAMILIES[self.family](p)
-        return base.where(self.extra(p)) if self.extra is not None else base
+    @property
+    def counts(self) -> str:
+        return FAMILIES[self.family].counts
 
-
-LEAD = Assignment.role == AssignmentRole.LEAD
-COUNTED_CLOSURES = (Closure.SATISFIED, Closure.UNREACHABLE, Closure.UNREASONABLE)
+    @property
+    def unit_label(self) -> str:
+        return THINGS[self.counts][0]
 
 
 def _in(col, p: Period):
-    return sa.and_(col >= p.start, col < p.end)
+    return sa.and_(col >= p.start, col < p.as_of)
 
 
-def _dispatched(p):
-    return sa.select(Assignment.unit_id, Assignment.ticket_id).where(LEAD, _in(Assignment.dispatched_at, p))
+# --- assignments dispatched in the period, as they stood at as_of -------------------------
+def _dispatched(role: AssignmentRole):
+    def query(p: Period, d: Definitions) -> sa.Select:
+        v = aliased(AssignmentVersion)
+        timely_return = sa.exists(sa.select(TicketReturn.id).where(
+            TicketReturn.assignment_id == Assignment.id, TicketReturn.returned_at < p.as_of,
+            TicketReturn.returned_at <= Assignment.return_due_at,
+            ~sa.and_(TicketReturn.decision == ReturnDecision.OVERRULED, TicketReturn.decided_at < p.as_of)))
+        return (sa.select(v.unit_id, v.ticket_id, v.assignment_id.label("item_id"), Assignment.dispatched_at.label("at"),
+                          v.state, v.active, v.signed_at, v.sign_due_at, v.replied_at, v.handle_due_at,
+                          timely_return.label("timely_return"))
+                .join(v, sa.and_(v.assignment_id == Assignment.id, as_of(v, p.as_of)))
+                .where(Assignment.role == role, _in(Assignment.dispatched_at, p)))
+    return query
 
 
-def _closed(p):
-    return (sa.select(Assignment.unit_id, Assignment.ticket_id)
-            .join(Ticket, Ticket.id == Assignment.ticket_id)
-            .where(LEAD, Assignment.active.is_(True), _in(Ticket.closed_at, p), Ticket.closure.in_(COUNTED_CLOSURES)))
+# --- tickets closed in the period ---------------------------------------------------------
+def _closed(p: Period, d: Definitions) -> sa.Select:
+    """Closing events (the closure recorded with the event), attributed to the lead unit
+    as the close left it; each ticket once (its last closing in the period)."""
+    e, e2 = aliased(TicketEvent), aliased(TicketEvent)
+    v, v2 = aliased(AssignmentVersion), aliased(AssignmentVersion)
+    closure = e.payload["closure"].as_string()
+    first_reopen = (sa.select(sa.func.min(e2.at)).where(e2.ticket_id == e.ticket_id, e2.action == EventAction.REOPEN)
+                    .scalar_subquery())
+    due_before_reopen = (sa.select(v2.handle_due_at).where(v2.assignment_id == v.assignment_id,
+                                                           as_of(v2, first_reopen)).limit(1).scalar_subquery())
+    return (sa.select(sa.func.coalesce(v.unit_id, Ticket.lead_unit_id).label("unit_id"), e.ticket_id,
+                      e.ticket_id.label("item_id"), e.at, closure.label("closure"), v.replied_at,
+                      v.handle_due_at, due_before_reopen.label("first_due"))
+            .join(Ticket, Ticket.id == e.ticket_id)
+            .outerjoin(v, sa.and_(v.ticket_id == e.ticket_id, v.role == AssignmentRole.LEAD, v.active.is_(True),
+                                  as_left(v, e.at)))
+            .where(e.to_state == TicketState.CLOSED, _in(e.at, p),
+                   closure.in_([c.value for c in COUNTED_CLOSURES])))
 
 
-def _open_overdue(p):
-    """Open lead assignments past their handle deadline at as_of."""
-    return sa.select(Assignment.unit_id, Assignment.ticket_id).where(
-        LEAD, Assignment.active.is_(True),
-        Assignment.state.in_((AssignmentState.DISPATCHED, AssignmentState.SIGNED)),
-        Assignment.dispatched_at < p.as_of, Assignment.handle_due_at < p.as_of)
+def _last_per_item(rows, p, d):
+    best = {}
+    for r in rows:
+        if r.item_id not in best or (r.at, r.ticket_id) >= (best[r.item_id].at, best[r.item_id].ticket_id):
+            best[r.item_id] = r
+    return list(best.values())
 
 
-def _returns(p):
-    return sa.select(TicketReturn.unit_id, TicketReturn.ticket_id).where(_in(TicketReturn.returned_at, p))
+def closed_on_time(r, p: Period, d: Definitions) -> bool:
+    if r.replied_at is None:
+        return False
+    due = (r.first_due or r.handle_due_at) if d.close_basis == "first" else r.handle_due_at
+    return due is not None and r.replied_at <= due
 
 
-def _extensions(p):
-    return (sa.select(Assignment.unit_id, ExtensionRequest.ticket_id)
+# --- open work at as_of ----------------------------------------------------------------------
+def suspended_at(ticket_id, moment):
+    return sa.exists(sa.select(Suspension.id).where(
+        Suspension.ticket_id == ticket_id, Suspension.started_at.is_not(None), Suspension.started_at < moment,
+        sa.or_(Suspension.ended_at.is_(None), Suspension.ended_at >= moment)))
+
+
+def _overdue(role: AssignmentRole):
+    def query(p: Period, d: Definitions) -> sa.Select:
+        """Assignments open at as_of past the handle deadline in force then (suspended
+        tickets' clocks stand still, so they are not overdue)."""
+        v = aliased(AssignmentVersion)
+        return (sa.select(v.unit_id, v.ticket_id, v.assignment_id.label("item_id"), v.handle_due_at.label("at"))
+                .where(as_of(v, p.as_of), v.role == role, v.active.is_(True), v.state.in_(OPEN),
+                       v.handle_due_at < p.as_of, ~suspended_at(v.ticket_id, p.as_of)))
+    return query
+
+
+# --- things that happened in the period ---------------------------------------------------
+def _returns(p: Period, d: Definitions) -> sa.Select:
+    overruled = sa.and_(TicketReturn.decision == ReturnDecision.OVERRULED, TicketReturn.decided_at < p.as_of)
+    return (sa.select(TicketReturn.unit_id, TicketReturn.ticket_id, TicketReturn.id.label("item_id"),
+                      TicketReturn.returned_at.label("at"), overruled.label("overruled"),
+                      (TicketReturn.returned_at <= Assignment.return_due_at).label("timely"))
+            .join(Assignment, Assignment.id == TicketReturn.assignment_id)
+            .where(_in(TicketReturn.returned_at, p)))
+
+
+def _extensions(p: Period, d: Definitions) -> sa.Select:
+    approved = sa.and_(ExtensionRequest.state == ExtensionState.APPROVED, ExtensionRequest.decided_at < p.as_of)
+    return (sa.select(Assignment.unit_id, ExtensionRequest.ticket_id, ExtensionRequest.id.label("item_id"),
+                      ExtensionRequest.requested_at.label("at"), approved.label("approved"))
             .join(Assignment, Assignment.id == ExtensionRequest.assignment_id)
             .where(_in(ExtensionRequest.requested_at, p)))
 
 
-def _reopens(p):
-    return (sa.select(Assignment.unit_id, TicketEvent.ticket_id)
+def _reopens(p: Period, d: Definitions) -> sa.Select:
+    return (sa.select(Assignment.unit_id, TicketEvent.ticket_id, TicketEvent.ticket_id.label("item_id"), TicketEvent.at)
             .join(Assignment, Assignment.id == TicketEvent.assignment_id)
             .where(TicketEvent.action == EventAction.REOPEN, _in(TicketEvent.at, p)))
 
 
-def _cases_opened(p):
-    return sa.select(SupervisionCase.unit_id, SupervisionCase.ticket_id).where(_in(SupervisionCase.opened_at, p))
+def _replies(p: Period, d: Definitions) -> sa.Select:
+    return (sa.select(Reply.unit_id, Reply.ticket_id, Reply.id.label("item_id"), Reply.created_at.label("at"),
+                      Reply.contacted_citizen.label("contacted"))
+            .join(Assignment, Assignment.id == Reply.assignment_id)
+            .where(Assignment.role == AssignmentRole.LEAD, _in(Reply.created_at, p)))
 
 
-def _cases_closed(p):
-    return sa.select(SupervisionCase.unit_id, SupervisionCase.ticket_id).where(_in(SupervisionCase.closed_at, p))
+def _cases_opened(p, d):
+    return sa.select(SupervisionCase.unit_id, SupervisionCase.ticket_id, SupervisionCase.id.label("item_id"),
+                     SupervisionCase.opened_at.label("at")).where(_in(SupervisionCase.opened_at, p))
 
 
-def _cases_open(p):
-    return sa.select(SupervisionCase.unit_id, SupervisionCase.ticket_id).where(
+def _cases_closed(p, d):
+    return sa.select(SupervisionCase.unit_id, SupervisionCase.ticket_id, SupervisionCase.id.label("item_id"),
+                     SupervisionCase.closed_at.label("at")).where(_in(SupervisionCase.closed_at, p))
+
+
+def _cases_open(p, d):
+    return sa.select(SupervisionCase.unit_id, SupervisionCase.ticket_id, SupervisionCase.id.label("item_id"),
+                     SupervisionCase.opened_at.label("at")).where(
         SupervisionCase.opened_at < p.as_of,
-        sa.or_(SupervisionCase.state == SupervisionState.OPEN, SupervisionCase.closed_at >= p.as_of))
+        sa.or_(SupervisionCase.closed_at.is_(None), SupervisionCase.closed_at >= p.as_of))
 
 
-def _callbacks(p):
-    """Reached callbacks that count (attributed to the ticket's lead unit): ruled counted,
-    or reasonable and not ruled out (甄别成立 rules a 不满意 out); an unreasonable request
-    waiting for the supervisor's decision does not count."""
-    return (sa.select(Ticket.lead_unit_id.label("unit_id"), Callback.ticket_id)
-            .join(Ticket, Ticket.id == Callback.ticket_id)
-            .where(_in(Callback.created_at, p), Callback.reached.is_(True),
-                   sa.or_(Callback.supervisor_decision == SupervisorDecision.COUNTED,
-                          sa.and_(Callback.request_reasonable.is_not(False), Callback.supervisor_decision.is_(None)))))
+# --- callbacks: per ticket, its first or final counted callback of the period ---------------
+def _lead_unit_at(ticket_id, moment):
+    v = aliased(AssignmentVersion)
+    return (sa.select(v.unit_id).where(v.ticket_id == ticket_id, v.role == AssignmentRole.LEAD, v.active.is_(True),
+                                       as_of(v, moment)).limit(1).scalar_subquery())
 
 
-def _replies(p):
-    return (sa.select(Reply.unit_id, Reply.ticket_id).join(Assignment, Assignment.id == Reply.assignment_id)
-            .where(LEAD, _in(Reply.created_at, p)))
+def _callback_columns(p: Period):
+    return (sa.func.coalesce(_lead_unit_at(Callback.ticket_id, Callback.created_at), Ticket.lead_unit_id)
+            .label("unit_id"), Callback.ticket_id, Callback.ticket_id.label("item_id"), Callback.created_at.label("at"),
+            Callback.id.label("callback_id"), Callback.satisfaction, Callback.resolution,
+            Callback.request_reasonable, Callback.supervisor_decision, Callback.decided_at)
 
 
-FAMILIES: dict[str, Callable[[Period], sa.Select]] = {
-    "dispatched": _dispatched, "closed": _closed, "overdue": _open_overdue, "returns": _returns,
-    "extensions": _extensions, "reopens": _reopens, "cases_opened": _cases_opened, "cases_closed": _cases_closed,
-    "cases_open": _cases_open, "callbacks": _callbacks, "replies": _replies,
-}
+def _callbacks(p: Period, d: Definitions) -> sa.Select:
+    return (sa.select(*_callback_columns(p)).join(Ticket, Ticket.id == Callback.ticket_id)
+            .where(_in(Callback.created_at, p), Callback.reached.is_(True)))
+
+
+def counts_against_unit(r, p: Period) -> bool:
+    """As of as_of: a decision made by then rules; otherwise a reasonable request counts and
+    an unreasonable one waits for the supervisor (in no rate, in 不合理待裁定)."""
+    if r.decided_at is not None and r.decided_at < p.as_of and r.supervisor_decision is not None:
+        return r.supervisor_decision is SupervisorDecision.COUNTED
+    return r.request_reasonable is not False
+
+
+def _pick_callback(rows, p, d):
+    chosen = {}
+    for r in sorted((r for r in rows if counts_against_unit(r, p)), key=lambda r: (r.at, r.callback_id)):
+        if d.callback_pick == "final" or r.item_id not in chosen:
+            chosen[r.item_id] = r
+    return list(chosen.values())
+
+
+def _pending_decisions(p: Period, d: Definitions) -> sa.Select:
+    """不满意 the agent judged unreasonable, waiting at as_of for the supervisor's decision."""
+    return (sa.select(*_callback_columns(p)).join(Ticket, Ticket.id == Callback.ticket_id)
+            .where(Callback.created_at < p.as_of, Callback.reached.is_(True), Callback.request_reasonable.is_(False),
+                   sa.or_(Callback.decided_at.is_(None), Callback.decided_at >= p.as_of)))
+
+
+def _distinct_items(rows, p, d):
+    return list({r.item_id: r for r in sorted(rows, key=lambda r: r.at)}.values())
+
+
+# --- calls taken by the centre ---------------------------------------------------------------
+def _calls(p: Period, d: Definitions) -> sa.Select:
+    """Tickets recorded in the period, the centre's: answered on the call (直办), and the
+    caller's previous ticket (by number) for 重复来电."""
+    t2 = aliased(Ticket)
+    centre = sa.select(Unit.id).where(Unit.kind == UnitKind.CENTRE).order_by(Unit.id).limit(1).scalar_subquery()
+    direct = sa.exists(sa.select(TicketEvent.id).where(TicketEvent.ticket_id == Ticket.id,
+                                                       TicketEvent.action == EventAction.ANSWER,
+                                                       TicketEvent.at < p.as_of))
+    previous = (sa.select(sa.func.max(t2.created_at)).where(
+        t2.caller_phone == Ticket.caller_phone, t2.created_at < Ticket.created_at,
+        t2.created_at >= p.start - timedelta(days=d.repeat_days), t2.id != Ticket.id).scalar_subquery())
+    return (sa.select(centre.label("unit_id"), Ticket.id.label("ticket_id"), Ticket.id.label("item_id"),
+                      Ticket.created_at.label("at"), direct.label("direct"),
+                      sa.case((Ticket.caller_phone == "", None), else_=previous).label("previous_call"))
+            .where(_in(Ticket.created_at, p)))
+
+
+def _repeat(r, p, d) -> bool:
+    return r.previous_call is not None and r.previous_call >= r.at - timedelta(days=d.repeat_days)
+
+
+FAMILIES: dict[str, Family] = {f.name: f for f in [
+    Family("dispatched", "assignments", _dispatched(AssignmentRole.LEAD)),
+    Family("co_dispatched", "assignments", _dispatched(AssignmentRole.CO)),
+    Family("closed", "tickets", _closed, _last_per_item),
+    Family("overdue", "assignments", _overdue(AssignmentRole.LEAD)),
+    Family("co_overdue", "assignments", _overdue(AssignmentRole.CO)),
+    Family("returns", "returns", _returns),
+    Family("extensions", "extensions", _extensions),
+    Family("reopens", "tickets", _reopens, _distinct_items),
+    Family("replies", "replies", _replies),
+    Family("cases_opened", "cases", _cases_opened),
+    Family("cases_closed", "cases", _cases_closed),
+    Family("cases_open", "cases", _cases_open),
+    Family("callbacks", "tickets", _callbacks, _pick_callback),
+    Family("pending_decisions", "tickets", _pending_decisions, _distinct_items),
+    Family("calls", "tickets", _calls),
+]}
+
+
+def _excluded(r, p, d) -> bool:
+    return d.sign_returns == "exclude" and bool(r.timely_return)
+
+
+def _should_sign(r, p, d) -> bool:
+    return not _excluded(r, p, d) and (r.signed_at is not None or r.sign_due_at < p.as_of)
+
+
+def _signed_on_time(r, p, d) -> bool:
+    return not _excluded(r, p, d) and r.signed_at is not None and r.signed_at <= r.sign_due_at
+
+
+def _should_reply(r, p, d) -> bool:
+    return r.replied_at is not None or r.handle_due_at < p.as_of
+
+
+def _replied_on_time(r, p, d) -> bool:
+    return r.replied_at is not None and r.replied_at <= r.handle_due_at
+
+
+def _redispatched(r, p, d) -> bool:
+    return not r.active and r.state in (AssignmentState.RETURNED, AssignmentState.CANCELLED)
+
+
+def _satisfied(r, p, d) -> bool:
+    return r.satisfaction is Satisfaction.SATISFIED
+
+
+def _basically(r, p, d) -> bool:
+    return r.satisfaction is Satisfaction.BASICALLY
 
 
 METRICS: dict[str, Metric] = {m.key: m for m in [
-    Metric("received", "派件数", "本期派给该单位（主办）的工单数", "dispatched"),
-    Metric("should_sign", "应签收", "本期派件中已签收或已过签收期限的", "dispatched",
-           lambda p: sa.or_(Assignment.signed_at.is_not(None), Assignment.sign_due_at < p.as_of)),
-    Metric("signed_on_time", "按时签收", "本期派件中在签收期限内签收的", "dispatched",
-           lambda p: sa.and_(Assignment.signed_at.is_not(None), Assignment.signed_at <= Assignment.sign_due_at)),
-    Metric("closed", "办结数", "本期办结的工单（回访满意/基本满意、未联系上、诉求不合理裁定）", "closed"),
-    Metric("closed_on_time", "按时办结", "本期办结且最后一次答复在办理期限内的", "closed",
-           lambda p: Assignment.replied_at <= Assignment.handle_due_at),
-    Metric("closed_late", "超期办结", "本期办结但答复晚于办理期限的", "closed",
-           lambda p: sa.or_(Assignment.replied_at.is_(None), Assignment.replied_at > Assignment.handle_due_at)),
+    # lead work (主办)
+    Metric("received", "派件数", "本期派给该单位主办的派件", "dispatched"),
+    Metric("should_sign", "应签收", "本期派件中截至统计时点已签收或已过签收期限的（口径见公式）", "dispatched",
+           _should_sign),
+    Metric("signed_on_time", "按时签收", "本期派件中在签收期限内签收的（口径见公式）", "dispatched", _signed_on_time),
+    Metric("signed", "已签收", "本期派件中截至统计时点已签收的（平均签收用时的基数）", "dispatched",
+           lambda r, p, d: r.signed_at is not None),
+    Metric("answered", "已答复派件", "本期派件中截至统计时点已答复的（平均办理用时的基数）", "dispatched",
+           lambda r, p, d: r.replied_at is not None),
+    Metric("redispatched", "改派", "本期派件中截至统计时点已被退回改派或撤销的", "dispatched", _redispatched),
+    Metric("closed", "办结数", "本期办结的工单（回访满意/基本满意、未联系上、诉求不合理裁定），每张计一次", "closed"),
+    Metric("closed_on_time", "按时办结", "本期办结且答复按时的工单（口径见公式）", "closed", closed_on_time),
+    Metric("closed_late", "超期办结", "本期办结但答复超时或无答复的工单", "closed",
+           lambda r, p, d: not closed_on_time(r, p, d)),
     Metric("unreachable", "未联系上", "本期按未联系上办结的工单", "closed",
-           lambda p: Ticket.closure == Closure.UNREACHABLE),
-    Metric("overdue_now", "超期未办结", "截至统计时点仍在办理且已过办理期限的", "overdue"),
+           lambda r, p, d: r.closure == Closure.UNREACHABLE.value),
+    Metric("overdue_now", "超期未办结", "截至统计时点仍在办理且已过当时办理期限的派件（挂起中的不计）", "overdue"),
     Metric("returned", "退单", "本期该单位提出的退单", "returns"),
-    Metric("returns_overruled", "退单被驳回", "本期退单中被派单员驳回的", "returns",
-           lambda p: TicketReturn.decision == ReturnDecision.OVERRULED),
+    Metric("returned_timely", "按时退单", "本期退单中在退单期限内提出的", "returns", lambda r, p, d: bool(r.timely)),
+    Metric("returns_overruled", "退单被驳回", "本期退单中截至统计时点被驳回的", "returns",
+           lambda r, p, d: bool(r.overruled)),
     Metric("extensions", "延期申请", "本期提出的延期申请", "extensions"),
-    Metric("extensions_approved", "延期批准", "本期提出且已批准的延期申请", "extensions",
-           lambda p: ExtensionRequest.state == ExtensionState.APPROVED),
-    Metric("reopened", "重办", "本期因回访不满意重办的次数", "reopens"),
-    Metric("cases_opened", "督办立案", "本期新立的督办单", "cases_opened"),
-    Metric("cases_closed", "督办销号", "本期验收销号的督办单", "cases_closed"),
-    Metric("cases_open", "督办在办", "截至统计时点未销号的督办单", "cases_open"),
-    Metric("callbacks_reached", "回访联系上", "本期联系上的回访（不含裁定不计入及待裁定的不合理诉求）", "callbacks"),
-    Metric("resolved", "已解决", "本期回访中市民表示已解决的", "callbacks",
-           lambda p: Callback.resolution == Resolution.RESOLVED),
-    Metric("satisfied", "满意+基本满意", "本期回访中满意或基本满意的", "callbacks",
-           lambda p: Callback.satisfaction.in_((Satisfaction.SATISFIED, Satisfaction.BASICALLY))),
-    Metric("replies", "答复数", "本期主办单位的办结反馈次数", "replies"),
-    Metric("contacted", "已联系市民", "本期答复中已与市民联系的", "replies",
-           lambda p: Reply.contacted_citizen.is_(True)),
+    Metric("extensions_approved", "延期批准", "本期提出且截至统计时点已批准的延期申请", "extensions",
+           lambda r, p, d: bool(r.approved)),
+    Metric("reopened", "重办", "本期因回访不满意重办的工单", "reopens"),
+    Metric("replies", "答复数", "本期主办单位的办结反馈（含阶段性答复）", "replies"),
+    Metric("contacted", "已联系市民", "本期答复中已与市民联系的", "replies", lambda r, p, d: bool(r.contacted)),
+    Metric("callbacks_reached", "回访联系上", "本期回访联系上且计入单位的工单（每张按口径取一次回访）", "callbacks"),
+    Metric("resolved", "已解决", "其中回访为“已解决”的工单", "callbacks",
+           lambda r, p, d: r.resolution is Resolution.RESOLVED),
+    Metric("satisfied", "满意", "其中回访为“满意”的工单", "callbacks", _satisfied),
+    Metric("basically", "基本满意", "其中回访为“基本满意”的工单", "callbacks", _basically),
+    Metric("unsatisfied", "不满意", "其中回访为“不满意”的工单", "callbacks",
+           lambda r, p, d: r.satisfaction is Satisfaction.UNSATISFIED),
+    Metric("pending_decision", "不合理待裁定", "截至统计时点回访员判定诉求不合理、尚待督办人员裁定的工单", "pending_decisions"),
+    # supervision
+    Metric("cases_opened", "督办立案", "本期新立的督办单", "cases_opened", section="supervision"),
+    Metric("cases_closed", "督办销号", "本期验收销号的督办单", "cases_closed", section="supervision"),
+    Metric("cases_open", "督办在办", "截至统计时点未销号的督办单", "cases_open", section="supervision"),
+    # co-units (协办), on their own deadlines
+    Metric("co_received", "协办派件", "本期派给该单位协办的派件", "co_dispatched", section="co"),
+    Metric("co_should_sign", "协办应签收", "协办派件中已签收或已过签收期限的", "co_dispatched", _should_sign, "co"),
+    Metric("co_signed_on_time", "协办按时签收", "协办派件中在签收期限内签收的", "co_dispatched", _signed_on_time, "co"),
+    Metric("co_should_reply", "协办应反馈", "协办派件中已反馈或已过协办期限的", "co_dispatched", _should_reply, "co"),
+    Metric("co_replied_on_time", "协办按时反馈", "协办派件中在协办期限内反馈的", "co_dispatched", _replied_on_time, "co"),
+    Metric("co_overdue_now", "协办超期未反馈", "截至统计时点仍未反馈且已过协办期限的协办派件", "co_overdue", section="co"),
+    # the centre's own calls
+    Metric("calls", "来电受理", "本期登记的工单", "calls", section="centre"),
+    Metric("direct", "直接办结", "其中话务员当场答复办结的（直办）", "calls", lambda r, p, d: bool(r.direct), "centre"),
+    Metric("repeat_calls", "重复来电", "其中同一号码在口径天数内曾来电的", "calls", _repeat, "centre"),
 ]}
+
+
+def rows_of(family: str, p: Period, d: Definitions) -> list:
+    fam = FAMILIES[family]
+    rows = list(db.session.execute(fam.query(p, d)))
+    return fam.pick(rows, p, d) if fam.pick is not None else rows
+
+
+def collect(keys, p: Period, d: Definitions) -> tuple[dict[str, dict[int, list]], dict[str, list]]:
+    """({key: {unit_id: [rows]}}, {family: rows}): each family queried once."""
+    families = {METRICS[k].family for k in keys}
+    rows = {f: rows_of(f, p, d) for f in families}
+    out: dict[str, dict[int, list]] = {}
+    for k in keys:
+        m, per_unit = METRICS[k], {}
+        for r in rows[m.family]:
+            if r.unit_id is not None and (m.test is None or m.test(r, p, d)):
+                per_unit.setdefault(r.unit_id, []).append(r)
+        out[k] = per_unit
+    return out, rows

@@ -1,23 +1,48 @@
-"""Stored report snapshots: last month's weekly report reads the same next year."""
+"""Stored report snapshots: last month's report reads the same next year.
+
+A snapshot is never overwritten: regenerating a period adds a revision with who did it
+and why, and the earlier revisions stay readable beside it. Each snapshot keeps, for
+every figure, the ids of what it counted per unit, so its drill-down lists exactly those.
+"""
 from __future__ import annotations
 
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from hotline.auth.models import User
 from hotline.extensions import db
 
 JSON = sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql")
 
+KINDS = {"weekly": "周报", "monthly": "月度通报"}
 
-class WeeklyReport(db.Model):
-    __tablename__ = "weekly_reports"
+
+class ReportSnapshot(db.Model):
+    __tablename__ = "report_snapshots"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    week: Mapped[str] = mapped_column(sa.String(8), unique=True)  # ISO week, e.g. 2026-W48
+    kind: Mapped[str] = mapped_column(sa.String(8))  # weekly | monthly
+    period: Mapped[str] = mapped_column(sa.String(8))  # 2026-W48 | 2026-11
+    revision: Mapped[int] = mapped_column(default=1)
     start: Mapped[datetime]
     end: Mapped[datetime]
     as_of: Mapped[datetime]
     generated_at: Mapped[datetime]
+    generated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     data: Mapped[dict] = mapped_column(JSON)
+
+    generated_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (sa.UniqueConstraint("kind", "period", "revision", name="uq_report_snapshots_revision"),)
+
+    @property
+    def kind_label(self) -> str:
+        return KINDS.get(self.kind, self.kind)
+
+    # the weekly pages and CLI name the period "week"
+    @property
+    def week(self) -> str:
+        return self.period

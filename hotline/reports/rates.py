@@ -1,83 +1,134 @@
-"""Unit ranking by the three rates (三率) and the other rates, for any period and level.
+"""The rates of the reports (三率 and the others), kept exact and ranked.
 
-Each rate is numerator / denominator of two figures from hotline.reports.metrics, so the
-page can state its formula and every number drills down to its tickets.
+A rate is a fraction of figures from hotline.reports.metrics: numerator and denominator
+are kept as exact numbers (fractions.Fraction), and rounded once, for display only. The
+formulas shown beside them are rendered from the definitions in use.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-
-import sqlalchemy as sa
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 from hotline.clock import now as clock_now
-from hotline.reports.aggregate import figures, unit_nodes
+from hotline.reports.aggregate import Figures, average_hours, figure_ids, unit_nodes
+from hotline.reports.definitions import Definitions, current, formulas
 from hotline.reports.metrics import Period
-from hotline.tickets.models import Assignment
 
 
 @dataclass(frozen=True)
 class Rate:
     key: str
     label: str
-    numerator: str
-    denominator: str
-    formula: str
+    num: tuple[str, ...]  # the figures summed in the numerator (基本满意 weighted)
+    den: str
+    section: str = "lead"
+
+    def numerator(self, counts: dict, d: Definitions) -> Fraction:
+        return sum((Fraction(counts.get(k, 0)) * (d.basic if k == "basically" else 1) for k in self.num),
+                   Fraction(0))
 
 
 RATES = [
-    Rate("sign_rate", "按时签收率", "signed_on_time", "should_sign", "按时签收 ÷ 应签收"),
-    Rate("contact_rate", "联系率", "contacted", "replies", "已联系市民的答复 ÷ 答复数"),
-    Rate("resolution_rate", "解决率", "resolved", "callbacks_reached", "回访“已解决” ÷ 回访联系上"),
-    Rate("satisfaction_rate", "满意率", "satisfied", "callbacks_reached", "（满意 + 基本满意）÷ 回访联系上"),
-    Rate("close_rate", "按时办结率", "closed_on_time", "closed", "按时办结 ÷ 办结数"),
-    Rate("return_rate", "退单率", "returned", "received", "退单 ÷ 派件数"),
-    Rate("reopen_rate", "重办率", "reopened", "callbacks_reached", "重办次数 ÷ 回访联系上"),
+    Rate("sign_rate", "按时签收率", ("signed_on_time",), "should_sign"),
+    Rate("contact_rate", "联系率", ("contacted",), "replies"),
+    Rate("close_rate", "按时办结率", ("closed_on_time",), "closed"),
+    Rate("resolution_rate", "解决率", ("resolved",), "callbacks_reached"),
+    Rate("satisfaction_rate", "满意率", ("satisfied", "basically"), "callbacks_reached"),
+    Rate("return_rate", "退单率", ("returned",), "received"),
+    Rate("redispatch_rate", "改派率", ("redispatched",), "received"),
+    Rate("reopen_rate", "重办率", ("reopened",), "callbacks_reached"),
+    Rate("co_sign_rate", "协办按时签收率", ("co_signed_on_time",), "co_should_sign", "co"),
+    Rate("co_reply_rate", "协办按时反馈率", ("co_replied_on_time",), "co_should_reply", "co"),
+    Rate("direct_rate", "直办率", ("direct",), "calls", "centre"),
+    Rate("repeat_rate", "重复来电率", ("repeat_calls",), "calls", "centre"),
 ]
+BY_KEY = {r.key: r for r in RATES}
 THREE = ("response_rate", "resolution_rate", "satisfaction_rate")
-FORMULAS = {
-    "response_rate": "响应率 = 50% × 按时签收率 + 50% × 联系率",
-    "resolution_rate": "解决率 = 回访“已解决”件数 ÷ 回访联系上件数",
-    "satisfaction_rate": "满意率 = （满意 + 基本满意）÷ 回访联系上件数",
-    "score": "综合得分 = （响应率 + 解决率 + 满意率）÷ 3",
-    "note": "回访联系上件数不含回访员判定诉求不合理、经督办人员裁定不计入或尚待裁定的回访。",
-}
-NEEDED = sorted({r.numerator for r in RATES} | {r.denominator for r in RATES})
+RATE_LABELS = {**{r.key: r.label for r in RATES}, "response_rate": "响应率", "score": "综合得分"}
+#: Every figure a rate needs (what the ranking counts).
+NEEDED = sorted({k for r in RATES if r.section != "centre" for k in (*r.num, r.den)}
+                | {"signed", "answered", "unsatisfied", "pending_decision", "closed_late", "overdue_now"})
 
 
-def _ratio(num: int, den: int) -> float | None:
-    return round(num / den, 4) if den else None
+def rate_values(counts: dict, d: Definitions) -> dict[str, list | None]:
+    """{rate key: [numerator, denominator] as exact fractions' parts, or None (no basis)}.
+
+    Numerators may be fractional (the weight of 基本满意), so each value is stored as
+    [n, m] with the rate = n / m exactly."""
+    out: dict[str, Fraction | None] = {}
+    for r in RATES:
+        den = counts.get(r.den, 0)
+        out[r.key] = r.numerator(counts, d) / den if den else None
+    weights = {k: w for k, w in d.weights.items() if out.get(k) is not None}
+    out["response_rate"] = (sum(out[k] * w for k, w in weights.items()) / sum(weights.values())) if weights else None
+    three = [out[k] for k in THREE if out[k] is not None]
+    out["score"] = sum(three) / len(three) if three else None
+    return {k: ([v.numerator, v.denominator] if v is not None else None) for k, v in out.items()}
 
 
-def unit_ranking(date_from: date, date_to: date, level: int | None = 2, as_of: datetime | None = None) -> dict:
-    """Rates per unit of `level` (each over its subtree) for [date_from, date_to]."""
-    start = datetime.combine(date_from, datetime.min.time())
-    end = datetime.combine(date_to + timedelta(days=1), datetime.min.time())
-    as_of = min(as_of or clock_now(), end)
-    period = Period(start, end, as_of)
-    nodes = unit_nodes()
-    # average working days to close: the days fixed on each assignment when the unit
-    # replied, summed in the same scan as the closed tickets
-    days = {"closed": {"_days": sa.func.sum(Assignment.reply_working_days),
-                       "_days_n": sa.func.count(Assignment.reply_working_days)}}
-    own, total = figures(NEEDED, period, nodes, aggregates=days)
+def parts(counts: dict, d: Definitions) -> dict[str, str]:
+    """'numerator / denominator' in figures, for the hover text beside each rate."""
+    out = {}
+    for r in RATES:
+        num = r.numerator(counts, d)
+        num_s = str(num.numerator) if num.denominator == 1 else f"{float(num):g}"
+        out[r.key] = f"{num_s} / {counts.get(r.den, 0)}"
+    return out
+
+
+def as_fraction(value) -> Fraction | None:
+    return Fraction(value[0], value[1]) if value else None
+
+
+def percent(value, places: int = 1) -> str:
+    """An exact rate shown as a percentage, rounded once (half up): 13/14 -> '92.9%'."""
+    f = as_fraction(value) if isinstance(value, list) else value
+    if f is None:
+        return "—"
+    q = Decimal(1).scaleb(-places)
+    return f"{(Decimal(f.numerator) * 100 / Decimal(f.denominator)).quantize(q, rounding=ROUND_HALF_UP)}%"
+
+
+def change(now, before) -> str:
+    """环比 of two rates in percentage points, rounded once: '+1.2 个百分点'."""
+    a, b = as_fraction(now), as_fraction(before)
+    if a is None or b is None:
+        return "—"
+    q = (Decimal((a - b).numerator) * 100 / Decimal((a - b).denominator)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    return f"{'+' if q > 0 else ''}{q} 个百分点"
+
+
+def hours(value) -> str:
+    f = as_fraction(value) if isinstance(value, list) else value
+    if f is None:
+        return "—"
+    return str((Decimal(f.numerator) / Decimal(f.denominator)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def last_full_week(today: date) -> tuple[date, date]:
+    monday = today - timedelta(days=today.weekday())
+    return monday - timedelta(days=7), monday - timedelta(days=1)
+
+
+def ranking_rows(figs: Figures, d: Definitions, level: int | None) -> list[dict]:
     rows = []
-    for n in nodes:
+    totals = {k: figs.rolled(k) for k in figs.ids}
+    minutes = {k: figs.rolled_minutes(k) for k in figs.minutes}
+    for n in figs.nodes:
         if level is not None and n.level != level:
             continue
-        counts = {k: total[k].get(n.id, 0) for k in NEEDED}
+        counts = {k: totals[k].get(n.id, 0) for k in totals}
         if not any(counts.values()):
             continue
-        rates = {r.key: _ratio(counts[r.numerator], counts[r.denominator]) for r in RATES}
-        parts = [rates["sign_rate"], rates["contact_rate"]]
-        rates["response_rate"] = round(sum(p for p in parts if p is not None) / len([p for p in parts if p is not None]),
-                                       4) if any(p is not None for p in parts) else None
-        three = [rates[k] for k in THREE if rates[k] is not None]
-        score = round(sum(three) / len(three), 4) if three else None
-        s, c = total["_days"].get(n.id, 0), total["_days_n"].get(n.id, 0)
+        rates = rate_values(counts, d)
         rows.append({"unit_id": n.id, "unit": n.name, "level": n.level, "counts": counts, "rates": rates,
-                     "score": score, "avg_days_to_close": round(s / c, 2) if c else None})
-    ranked = sorted([r for r in rows if r["score"] is not None], key=lambda r: (-r["score"], r["unit"]))
+                     "parts": parts(counts, d), "score": rates["score"],
+                     "avg_sign_hours": _avg(minutes, "sign_minutes", n.id, counts.get("signed", 0)),
+                     "avg_handle_hours": _avg(minutes, "handle_minutes", n.id, counts.get("answered", 0))})
+    ranked = sorted([r for r in rows if r["score"] is not None],
+                    key=lambda r: (-as_fraction(r["score"]), r["unit"]))
     for i, r in enumerate(ranked, 1):
         r["rank"] = i
     red = {r["unit_id"] for r in ranked[:5]}
@@ -85,5 +136,24 @@ def unit_ranking(date_from: date, date_to: date, level: int | None = 2, as_of: d
     for r in rows:
         r["mark"] = "red" if r["unit_id"] in red else "black" if r["unit_id"] in black else ""
     rows.sort(key=lambda r: (r.get("rank") or 10**6, r["unit"]))
+    return rows
+
+
+def _avg(minutes, key, unit_id, n):
+    h = average_hours(minutes.get(key, {}).get(unit_id, 0), n)
+    return [h.numerator, h.denominator] if h is not None else None
+
+
+def unit_ranking(date_from: date, date_to: date, level: int | None = 2, as_of: datetime | None = None,
+                 defs: Definitions | None = None) -> dict:
+    """Rates per unit of `level` (each over its subtree) for [date_from, date_to], as of
+    `as_of` (default: now, or the period's end when it is over)."""
+    d = defs or current()
+    start = datetime.combine(date_from, datetime.min.time())
+    end = datetime.combine(date_to + timedelta(days=1), datetime.min.time())
+    period = Period(start, end, min(as_of, end)) if as_of else Period.of(start, end, clock_now())
+    as_of = period.as_of
+    figs = figure_ids(NEEDED, period, d, unit_nodes())
     return {"start": start.isoformat(), "end": end.isoformat(), "as_of": as_of.isoformat(), "level": level,
-            "rows": rows, "rates": RATES, "formulas": FORMULAS}
+            "rows": ranking_rows(figs, d, level), "rates": RATES, "formulas": formulas(d),
+            "definitions": d.as_dict(), "period": period}

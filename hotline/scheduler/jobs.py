@@ -28,7 +28,7 @@ from hotline.extensions import db
 from hotline.lifecycle.events import insert_from_select, json_literal
 from hotline.notifications.models import Notification
 from hotline.notifications.services import send_pending_email
-from hotline.reports.weekly import weekly_report_job
+from hotline.reports.weekly import monthly_report_job, weekly_report_job
 from hotline.scheduler.models import Alert, Escalation
 from hotline.supervision.levels import level_names
 from hotline.supervision.models import SupervisionCase, SupervisionProgress
@@ -306,6 +306,11 @@ def weekly_report(now: datetime | None = None) -> dict:
     return weekly_report_job(now or clock_now())
 
 
+def monthly_report(now: datetime | None = None) -> dict:
+    """The 1st of each month, 08:00: generate and store the past month's bulletin (月度通报)."""
+    return monthly_report_job(now or clock_now())
+
+
 JOBS: dict[str, Callable[..., dict]] = {
     "deadline_watch": deadline_watch,
     "escalation": escalation,
@@ -314,4 +319,5 @@ JOBS: dict[str, Callable[..., dict]] = {
     "follow_up": follow_up,
     "send_email": send_email,
     "weekly_report": weekly_report,
+    "monthly_report": monthly_report,
 }

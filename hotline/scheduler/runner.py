@@ -31,7 +31,7 @@ from hotline.clock import TZ
 from hotline.clock import now as clock_now
 from hotline.extensions import db
 from hotline.lifecycle.uow import unit_of_work
-from hotline.reports.weekly import parse_week, previous_week
+from hotline.reports.periods import parse_month, parse_week, previous_month, previous_week
 from hotline.scheduler.jobs import JOBS
 from hotline.scheduler.models import JobRun
 
@@ -138,6 +138,13 @@ def build_scheduler(app: Flask, holder: str) -> BlockingScheduler:
             run_job(app, "weekly_report", due_at=due, holder=holder)
         sched.add_job(weekly, CronTrigger(day_of_week="mon", hour=8, minute=0, timezone=TZ), id="weekly_report",
                       name="weekly_report", next_run_time=datetime.now(TZ))  # catch up a missed Monday
+    if "monthly_report" in JOBS:
+        def monthly():
+            # one run per reported month: due at 08:00 on the 1st after it
+            due = parse_month(previous_month(clock_now()))[1] + timedelta(hours=8)
+            run_job(app, "monthly_report", due_at=due, holder=holder)
+        sched.add_job(monthly, CronTrigger(day=1, hour=8, minute=0, timezone=TZ), id="monthly_report",
+                      name="monthly_report", next_run_time=datetime.now(TZ))  # catch up a missed 1st
     return sched
 
 
