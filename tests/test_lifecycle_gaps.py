@@ -339,8 +339,7 @@ def test_acceptance_needs_a_closed_ticket_and_a_note_then_the_case_is_closed(wor
     case = db.session.get(SupervisionCase, case.id)
     assert case.state is SupervisionState.CLOSED and case.close_note == "回访满意，现场核实已修复"
     (ev,) = events(c.t, EventAction.ACCEPT_CASE)
-    assert ev.payload == {"case_id": case.id, "level": 1, "closure": "satisfied"}
-    assert ev.note == "回访满意，现场核实已修复"
+    assert ev.payload == {"case_id": case.id, "level": 1} and ev.note == "回访满意，现场核实已修复"
     for call in (lambda: svc.accept_case(case.id, world.supervisor, "再验收"),
                  lambda: svc.report_progress(case.id, world.district_staff, "进展")):
         err = refused(c.t, call, (DomainError, "CASE_CLOSED", None))

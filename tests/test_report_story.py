@@ -569,12 +569,8 @@ def test_every_figure_drills_down_to_as_many_items(world, client):
 
 
 
-# --- product bugs found by the story (hotline/reports/metrics.py), pinned as strict xfails ---
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "hotline/reports/metrics.py counts_against_unit/_pending_decisions read the callback's one "
-    "supervisor_decision/decided_at, which 甄别裁定 (hotline/supervision/disputes.py decide_dispute) "
-    "overwrites: a 不满意 ruled 计入 (重办) in W41 and disputed in W42 falls back, as of W41, to "
-    "request_reasonable=False, i.e. 不合理待裁定 instead of counted"))
+# --- two bugs the story found, now fixed: rulings are read from the events and 甄别 rows
+# (a dispute overwrites the callback's decision columns), and a closing is an event that closes
 def test_a_ruling_later_overturned_by_a_dispute_still_counts_in_its_week(world):
     w = world
     h = dispatched(w, datetime(2026, 10, 8, 15, 0), w.housing, "13900000021")
@@ -597,19 +593,14 @@ def test_a_ruling_later_overturned_by_a_dispute_still_counts_in_its_week(world):
     svc.act("decide_dispute", h, w.supervisor, decision="uphold", note="甄别成立")
     at(WEEK_LATER)
     later = build_report("weekly", W41)
-    # actual: [0, 0, 1, 1] - as of 12 Oct the 不满意 is "waiting for a ruling" again
     assert [later["city"]["values"][k] for k in picked] == [1, 1, 0, 1]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "hotline/reports/metrics.py _closed takes every event with to_state CLOSED as a closing "
-    "(hotline/lifecycle/events.py record() puts the closure on every event of a closed ticket): "
-    "A, closed Fri 9 Oct, is counted closed again in W42 by its case's 验收销号 on Tue 13 Oct"))
 def test_a_ticket_closed_in_one_week_is_not_closed_again_by_a_later_event(world):
     ids = build_story(world)
     after_the_week(world, ids)
     at(WEEK_LATER)
     w42 = build_report("weekly", "2026-W42")
     # by hand: closed in W42 are D (满意 Tue 13 Oct 11:30) and H (诉求不合理, Tue 13 Oct 09:00),
-    # both housing; A closed in W41. Actual: {"district": "A", "housing": "D H"} (and A in closed_late)
+    # both housing; A closed in W41 and its case's 验收销号 on Tue 13 Oct closes nothing
     assert behind(w42, "closed", ids) == {"housing": "D H"}

@@ -30,7 +30,7 @@ def record(ticket: Ticket, actor, action: EventAction, from_state: TicketState |
     at = at or clock_now()
     ticket.updated_at = at
     payload = dict(payload or {})
-    if ticket.state is TicketState.CLOSED and ticket.closure is not None:
+    if ticket.state is TicketState.CLOSED and from_state is not TicketState.CLOSED and ticket.closure is not None:
         # the closure as it was made: reports count closings as of any moment from here
         payload.setdefault("closure", ticket.closure.value)
     event = TicketEvent(

@@ -22,11 +22,11 @@ from sqlalchemy.orm import aliased
 
 from hotline.callbacks.models import Callback
 from hotline.enums import (AssignmentRole, AssignmentState, Closure, EventAction, ExtensionState, Resolution,
-                           ReturnDecision, Satisfaction, SupervisorDecision, TicketState, UnitKind)
+                           RequestState, ReturnDecision, Satisfaction, TicketState, UnitKind)
 from hotline.extensions import db
 from hotline.handling.models import Suspension
 from hotline.reports.definitions import Definitions
-from hotline.supervision.models import SupervisionCase
+from hotline.supervision.models import Dispute, SupervisionCase
 from hotline.tickets.history import AssignmentVersion, as_left, as_of
 from hotline.tickets.models import Assignment, ExtensionRequest, Reply, Ticket, TicketEvent, TicketReturn
 from hotline.units.models import Unit
@@ -126,7 +126,8 @@ def _closed(p: Period, d: Definitions) -> sa.Select:
             .join(Ticket, Ticket.id == e.ticket_id)
             .outerjoin(v, sa.and_(v.ticket_id == e.ticket_id, v.role == AssignmentRole.LEAD, v.active.is_(True),
                                   as_left(v, e.at)))
-            .where(e.to_state == TicketState.CLOSED, _in(e.at, p),
+            .where(e.to_state == TicketState.CLOSED, sa.or_(e.from_state.is_(None), e.from_state != TicketState.CLOSED),
+                   _in(e.at, p),
                    closure.in_([c.value for c in COUNTED_CLOSURES])))
 
 
@@ -219,10 +220,24 @@ def _lead_unit_at(ticket_id, moment):
 
 
 def _callback_columns(p: Period):
+    """A callback with what decided it by as_of: the supervisor's ruling on an unreasonable
+    request (the first 重办 or 诉求不合理办结 after it: a ruling is never overwritten in the
+    events) and the latest 甄别 decided before as_of (which the callback row's decision
+    columns are overwritten by)."""
+    e = aliased(TicketEvent)
+
+    def first(action):
+        return (sa.select(sa.func.min(e.at)).where(e.ticket_id == Callback.ticket_id, e.action == action,
+                                                  e.at >= Callback.created_at).scalar_subquery())
+
+    dispute = (sa.select(Dispute.state).where(Dispute.callback_id == Callback.id, Dispute.decided_at.is_not(None),
+                                              Dispute.decided_at < p.as_of)
+               .order_by(Dispute.decided_at.desc(), Dispute.id.desc()).limit(1).scalar_subquery())
     return (sa.func.coalesce(_lead_unit_at(Callback.ticket_id, Callback.created_at), Ticket.lead_unit_id)
             .label("unit_id"), Callback.ticket_id, Callback.ticket_id.label("item_id"), Callback.created_at.label("at"),
             Callback.id.label("callback_id"), Callback.satisfaction, Callback.resolution,
-            Callback.request_reasonable, Callback.supervisor_decision, Callback.decided_at)
+            Callback.request_reasonable, first(EventAction.REOPEN).label("ruled_counted_at"),
+            first(EventAction.CONFIRM_UNREASONABLE).label("ruled_out_at"), dispute.label("dispute"))
 
 
 def _callbacks(p: Period, d: Definitions) -> sa.Select:
@@ -230,12 +245,26 @@ def _callbacks(p: Period, d: Definitions) -> sa.Select:
             .where(_in(Callback.created_at, p), Callback.reached.is_(True)))
 
 
+def _ruling(r, p: Period) -> bool | None:
+    """The supervisor's ruling on an unreasonable request as of as_of: True counted,
+    False not counted, None not yet ruled."""
+    rulings = [(at, counted) for at, counted in ((r.ruled_counted_at, True), (r.ruled_out_at, False))
+               if at is not None and at < p.as_of]
+    return min(rulings)[1] if rulings else None
+
+
 def counts_against_unit(r, p: Period) -> bool:
-    """As of as_of: a decision made by then rules; otherwise a reasonable request counts and
-    an unreasonable one waits for the supervisor (in no rate, in 不合理待裁定)."""
-    if r.decided_at is not None and r.decided_at < p.as_of and r.supervisor_decision is not None:
-        return r.supervisor_decision is SupervisorDecision.COUNTED
-    return r.request_reasonable is not False
+    """As of as_of: a 甄别 decided by then rules; otherwise a reasonable request counts, and
+    an unreasonable one as the supervisor ruled it (waiting: in no rate, in 不合理待裁定)."""
+    if r.dispute is not None:
+        return r.dispute is not RequestState.APPROVED  # upheld: 不计入单位
+    if r.request_reasonable is not False:
+        return True
+    return bool(_ruling(r, p))
+
+
+def _waiting(rows, p, d):
+    return _distinct_items([r for r in rows if r.dispute is None and _ruling(r, p) is None], p, d)
 
 
 def _pick_callback(rows, p, d):
@@ -249,8 +278,7 @@ def _pick_callback(rows, p, d):
 def _pending_decisions(p: Period, d: Definitions) -> sa.Select:
     """不满意 the agent judged unreasonable, waiting at as_of for the supervisor's decision."""
     return (sa.select(*_callback_columns(p)).join(Ticket, Ticket.id == Callback.ticket_id)
-            .where(Callback.created_at < p.as_of, Callback.reached.is_(True), Callback.request_reasonable.is_(False),
-                   sa.or_(Callback.decided_at.is_(None), Callback.decided_at >= p.as_of)))
+            .where(Callback.created_at < p.as_of, Callback.reached.is_(True), Callback.request_reasonable.is_(False)))
 
 
 def _distinct_items(rows, p, d):
@@ -293,7 +321,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
     Family("cases_closed", "cases", _cases_closed),
     Family("cases_open", "cases", _cases_open),
     Family("callbacks", "tickets", _callbacks, _pick_callback),
-    Family("pending_decisions", "tickets", _pending_decisions, _distinct_items),
+    Family("pending_decisions", "tickets", _pending_decisions, _waiting),
     Family("calls", "tickets", _calls),
 ]}
 

@@ -87,12 +87,13 @@ def _backfill_versions(bind) -> None:
 def _backfill_closures(bind) -> None:
     m = sa.MetaData()
     e = sa.Table("ticket_events", m, sa.Column("id", sa.Integer, primary_key=True), sa.Column("ticket_id", sa.Integer),
-                 sa.Column("to_state", sa.String), sa.Column("payload", _json()))
+                 sa.Column("from_state", sa.String), sa.Column("to_state", sa.String), sa.Column("payload", _json()))
     t = sa.Table("tickets", m, sa.Column("id", sa.Integer, primary_key=True), sa.Column("closure", sa.String))
     last_id = 0
     while True:
         batch = bind.execute(sa.select(e.c.id, e.c.payload, t.c.closure).join(t, t.c.id == e.c.ticket_id)
-                             .where(e.c.to_state == "closed", e.c.id > last_id, t.c.closure.is_not(None))
+                             .where(e.c.to_state == "closed", sa.or_(e.c.from_state.is_(None), e.c.from_state != "closed"),
+                                    e.c.id > last_id, t.c.closure.is_not(None))
                              .order_by(e.c.id).limit(BATCH)).all()
         if not batch:
             return
