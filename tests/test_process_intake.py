@@ -112,7 +112,8 @@ def test_operator_refuses_a_pending_ticket_with_a_reason_and_its_script(world):
     assert (r.event["action"], r.event["from_state"], r.event["to_state"]) == (
         EventAction.REFUSE_INTAKE, TicketState.PENDING_DISPATCH, TicketState.CLOSED)
     litigation = DEFAULT_REFUSAL_REASONS[0]
-    assert r.event["payload"] == {"reason": "litigation", "reason_label": "涉法涉诉", "script": litigation["script"]}
+    assert r.event["payload"] == {"reason": "litigation", "reason_label": "涉法涉诉", "script": litigation["script"],
+                                  "closure": "refused"}  # the closure made, as reports count it later
     assert r.event["note"] == "已告知通过法院途径解决"
 
 
@@ -160,7 +161,7 @@ def test_transfer_defaults_to_now(world):
     assert r.ticket["transferred_to"] == "120" and r.ticket["transferred_at"] == NOW
     assert r.event["action"] is EventAction.TRANSFER
     assert r.event["payload"] == {"line": "120", "line_label": EmergencyLine.AMBULANCE.label,
-                                  "transferred_at": NOW.isoformat()}
+                                  "transferred_at": NOW.isoformat(), "closure": "transferred"}
 
 
 def test_transfer_keeps_the_moment_of_the_transfer(world):
