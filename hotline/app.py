@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from config import CONFIGS, INSTANCE_DIR
 from hotline import models, stages  # noqa: F401  (every table; every lifecycle action, before its form attaches)
 from hotline.admin.views import bp as admin_bp
+from hotline.api import views as api_views
 from hotline.auth.views import bp as auth_bp
 from hotline.callbacks.views import bp as callbacks_bp
 from hotline.cli import register_cli
@@ -28,7 +29,7 @@ from hotline.web import register_web
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BLUEPRINTS = (auth_bp, tickets_bp, admin_bp, intake_bp, notifications_bp, supervision_bp, callbacks_bp,
-              reports_bp, dashboard_bp, leader_bp)
+              reports_bp, dashboard_bp, leader_bp, api_views.bp)
 
 
 def create_app(config: str | type | None = None, **overrides) -> Flask:
@@ -57,6 +58,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
 
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    api_views.init_app(app)
     register_cli(app)
     register_web(app)
     return app

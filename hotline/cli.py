@@ -56,6 +56,30 @@ def reports_monthly_cmd(month, force, reason):
     _generate("monthly", month, force, reason)
 
 
+@users_cli.command("token")
+@click.argument("username")
+@click.option("--name", default="", help="what the token is for, e.g. cti-switch (default: the user name)")
+def users_token_cmd(username, name):
+    """Create an API token acting as USERNAME; it is printed once and stored hashed."""
+    import sqlalchemy as sa
+
+    from hotline.api.auth import create_token
+    from hotline.api.errors import ApiError
+    from hotline.auth.models import User
+    from hotline.extensions import db
+
+    with unit_of_work():
+        user = db.session.scalars(sa.select(User).where(User.username == username)).first()
+        if user is None or not user.active:
+            raise click.ClickException(f"用户 {username} 不存在或已停用")
+        try:
+            row, text = create_token(user, name or username)
+        except ApiError as err:
+            raise click.ClickException(err.message) from None
+    click.echo(f"token {row.prefix}… for {username} ({row.name}); shown once, keep it safe:")
+    click.echo(text)
+
+
 @users_cli.command("create")
 @click.argument("username")
 @click.option("--role", "roles", multiple=True, required=True,

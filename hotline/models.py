@@ -1,5 +1,6 @@
 """Import every model so Alembic and create_all see the whole schema."""
 from hotline.admin.models import Setting  # noqa: F401
+from hotline.api.models import ApiToken, IdempotencyKey  # noqa: F401
 from hotline.auth.models import User, UserRole  # noqa: F401
 from hotline.callbacks.models import Callback, StatusLookup  # noqa: F401
 from hotline.categories.models import Category  # noqa: F401
@@ -18,3 +19,5 @@ from hotline.tickets.history import AssignmentVersion  # noqa: F401
 from hotline.tickets.models import (Assignment, Attachment, ExtensionRequest, Reply, Ticket,  # noqa: F401
                                     TicketEvent, TicketReturn, TicketSequence)
 from hotline.units.models import Unit  # noqa: F401
+from hotline.ratelimit.models import RateLimitHit  # noqa: F401
+from hotline.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription  # noqa: F401

@@ -1,8 +1,9 @@
 """Error pages and template helpers shared by every blueprint."""
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_login import current_user
 
 from hotline import enums
+from hotline.api.errors import from_domain, from_http, is_api
 from hotline.clock import now
 from hotline.errors import DomainError
 from hotline.notifications.services import unread_count
@@ -46,12 +47,18 @@ def register_web(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain_error(err: DomainError):
+        if is_api(request.path):
+            return from_domain(err)
         return render_template("error.html", code=err.code, message=err.message), err.status
 
     @app.errorhandler(403)
     def _forbidden(err):
+        if is_api(request.path):
+            return from_http(err)
         return render_template("error.html", code="FORBIDDEN", message="您无权访问该页面"), 403
 
     @app.errorhandler(404)
     def _not_found(err):
+        if is_api(request.path):
+            return from_http(err)
         return render_template("error.html", code="NOT_FOUND", message="页面不存在"), 404

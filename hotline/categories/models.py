@@ -19,6 +19,8 @@ class Category(db.Model):
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("categories.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     sort: Mapped[int] = mapped_column(default=0)
+    #: offered to the public (Open311 services); internal categories are not
+    public: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     parent: Mapped[Category | None] = relationship(remote_side=[id])
 

@@ -73,6 +73,18 @@ class Ticket(db.Model):
     follow_up_on: Mapped[date | None] = mapped_column(sa.Date)
     #: 拆单: the ticket this one was split from.
     split_from_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tickets.id"), index=True)
+    #: 上级转办: the platform a ticket was handed over from, its number and time limit there
+    external_source: Mapped[str | None] = mapped_column(sa.String(32))
+    external_number: Mapped[str | None] = mapped_column(sa.String(64))
+    external_due_at: Mapped[datetime | None]
+    #: Telephony (CTI): the switch's call id, the number as the switch gave it, the agent's
+    #: login on the switch and the recording's reference
+    call_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    caller_number_raw: Mapped[str | None] = mapped_column(sa.String(64))
+    cti_agent: Mapped[str | None] = mapped_column(sa.String(64))
+    recording_ref: Mapped[str | None] = mapped_column(sa.String(255))
+    #: Open311: the token a GeoReport client may poll for its request id
+    open311_token: Mapped[str | None] = mapped_column(sa.String(40))
 
     category: Mapped[Category] = relationship(lazy="joined")
     district: Mapped[Unit | None] = relationship(foreign_keys=[district_id])
@@ -94,6 +106,9 @@ class Ticket(db.Model):
         # Covers the dashboard's GROUP BYs over a period (hotline/reports/dashboard.py):
         # an index-only scan instead of reading the wide rows.
         sa.Index("ix_tickets_dashboard", "created_at", "request_type", "channel", "category_id", "district_id", "id"),
+        # a platform's number is one ticket, however often it is sent
+        sa.Index("uq_tickets_external", "external_source", "external_number", unique=True),
+        sa.Index("uq_tickets_open311_token", "open311_token", unique=True),
     )
 
     def active_assignments(self) -> list[Assignment]:

@@ -1,0 +1,66 @@
+"""Bearer tokens: created for a user (a person or an integration's account), shown once,
+stored as SHA-256 (the token itself is 256 random bits, so a fast hash is enough), with
+the time each was last used; the admin lists and revokes them."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import g, request
+
+from hotline.api.errors import ApiError
+from hotline.api.models import ApiToken
+from hotline.auth.models import User
+from hotline.clock import now as clock_now
+from hotline.extensions import db
+
+PREFIX = "hl_"
+#: last_used_at is written at most this often per token (not on every request)
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_token(user: User, name: str, by: User | None = None) -> tuple[ApiToken, str]:
+    """A new token for `user`; returns the row and the token text (shown once). Flushes."""
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ApiError(422, "VALIDATION", "令牌名称必填，且不超过 100 字", {"name": "必填"})
+    text = PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(name=name, user_id=user.id, token_hash=digest(text), prefix=text[:10], created_at=clock_now(),
+                   created_by_id=by.id if by is not None else None)
+    db.session.add(row)
+    db.session.flush()
+    return row, text
+
+
+def revoke(row: ApiToken, at: datetime | None = None) -> None:
+    if row.revoked_at is None:
+        row.revoked_at = at or clock_now()
+        db.session.flush()
+
+
+def authenticate() -> User:
+    """The user of the request's bearer token, or ApiError 401. Sets flask-login's current
+    user for this request only (no session, no cookie)."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "UNAUTHENTICATED", "缺少访问令牌（Authorization: Bearer …）")
+    row = db.session.scalars(sa.select(ApiToken).where(ApiToken.token_hash == digest(token.strip()))).first()
+    if row is None or row.revoked_at is not None:
+        raise ApiError(401, "INVALID_TOKEN", "访问令牌无效或已吊销")
+    user = row.user
+    if user is None or not user.active:
+        raise ApiError(401, "INVALID_TOKEN", "令牌所属用户已停用")
+    now = clock_now()
+    if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
+        db.session.execute(sa.update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+        db.session.commit()
+    g.api_token = row
+    g._login_user = user  # flask-login's current user for this request
+    return user

@@ -1,0 +1,69 @@
+"""Tickets as the API shows them: the caller hidden where the pages hide it, the actions
+offered by the same guards as the page's buttons."""
+from __future__ import annotations
+
+from flask import url_for
+
+from hotline.lifecycle.registry import REGISTRY, offers
+from hotline.tickets.queries import can_see_caller
+
+
+def labeled(value):
+    return {"value": value.value, "label": value.label} if value is not None else None
+
+
+def unit_ref(u):
+    return {"id": u.id, "code": u.code, "name": u.name} if u is not None else None
+
+
+def category_ref(c):
+    return {"id": c.id, "code": c.code, "name": c.full_name or c.name}
+
+
+def summary(t) -> dict:
+    return {"number": t.number, "version": t.version, "state": labeled(t.state), "closure": labeled(t.closure),
+            "channel": labeled(t.channel), "request_type": labeled(t.request_type), "urgency": labeled(t.urgency),
+            "category": category_ref(t.category), "title": t.title, "lead_unit": unit_ref(t.lead_unit),
+            "created_at": t.created_at, "closed_at": t.closed_at}
+
+
+def assignment(a) -> dict:
+    return {"id": a.id, "unit": unit_ref(a.unit), "handler_unit": unit_ref(a.handler_unit), "role": labeled(a.role),
+            "state": labeled(a.state), "active": a.active, "dispatched_at": a.dispatched_at,
+            "sign_due_at": a.sign_due_at, "handle_due_at": a.handle_due_at, "signed_at": a.signed_at,
+            "replied_at": a.replied_at, "escalation_level": a.escalation_level}
+
+
+def event(e) -> dict:
+    return {"id": e.id, "at": e.at, "action": labeled(e.action), "from_state": labeled(e.from_state),
+            "to_state": labeled(e.to_state), "actor": e.actor.name if e.actor is not None else None,
+            "note": e.note or "", "assignment_id": e.assignment_id}
+
+
+def ticket(t, user) -> dict:
+    offered, waiting = offers(t, user)
+    show_caller = can_see_caller(user, t)
+    out = summary(t)
+    out.update({
+        "content": t.content, "address": t.address or "", "district": unit_ref(t.district),
+        "confidential": t.confidential,
+        "caller": {"name": t.caller_name or "", "phone": t.caller_phone or "", "anonymous": bool(t.anonymous)}
+        if show_caller else None,
+        "dispatched_at": t.dispatched_at, "callback_due_at": t.callback_due_at,
+        "external_source": t.external_source, "external_number": t.external_number,
+        "external_due_at": t.external_due_at, "call_id": t.call_id if show_caller else None,
+        "recording_ref": t.recording_ref if show_caller else None,
+        "assignments": [assignment(a) for a in t.assignments],
+        "events": [event(e) for e in t.events],
+        "available_actions": [
+            {"key": k, "label": REGISTRY[k].label, "target": getattr(target, "id", None),
+             "path": url_for("api.action_" + k, number=t.number)}
+            for k, target in offered.items() if not REGISTRY[k].on_case and ("api.action_" + k) in _endpoints()],
+        "waiting": {k: err.message for k, err in waiting.items()},
+    })
+    return out
+
+
+def _endpoints():
+    from flask import current_app
+    return current_app.view_functions

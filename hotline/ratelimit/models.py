@@ -1,0 +1,20 @@
+"""Fixed-window counters for rate limits when no Redis is configured (the embedded default):
+one row per key and window, incremented by an atomic upsert, so several worker processes
+on one database share the count."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hotline.extensions import db
+
+
+class RateLimitHit(db.Model):
+    __tablename__ = "rate_limit_hits"
+
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
