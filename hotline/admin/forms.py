@@ -239,3 +239,8 @@ class ReportDefinitionsForm(AdminForm):
 for _part, _label in RESPONSE_PARTS.items():
     setattr(ReportDefinitionsForm, f"weight_{_part}", _weight_field(f"响应率中{_label}的权重"))
 del _part, _label
+
+
+class ApiTokenForm(AdminForm):
+    user_id = SelectField("令牌代表的用户", coerce=int, validators=[DataRequired("请选择用户")])
+    name = StringField("用途（如 CTI 交换机、省平台）", validators=[DataRequired("请填写用途"), Length(max=100)])

@@ -36,7 +36,7 @@ def assignment(a) -> dict:
 
 def event(e) -> dict:
     return {"id": e.id, "at": e.at, "action": labeled(e.action), "from_state": labeled(e.from_state),
-            "to_state": labeled(e.to_state), "actor": e.actor.name if e.actor is not None else None,
+            "to_state": labeled(e.to_state), "actor": e.actor.display_name if e.actor is not None else None,
             "note": e.note or "", "assignment_id": e.assignment_id}
 
 
