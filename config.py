@@ -51,6 +51,12 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "") == "1"
     MAIL_FROM = os.environ.get("MAIL_FROM", "hotline@localhost")
+    # Redis for counters shared by every worker (rate limits); without it the database keeps them.
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    # API rate limits: requests per window per bearer token and per client address (0 = off).
+    API_RATE_LIMIT_PER_TOKEN = int(os.environ.get("HOTLINE_API_RATE_LIMIT_PER_TOKEN", "600"))
+    API_RATE_LIMIT_PER_ADDRESS = int(os.environ.get("HOTLINE_API_RATE_LIMIT_PER_ADDRESS", "1200"))
+    API_RATE_LIMIT_WINDOW_SECONDS = int(os.environ.get("HOTLINE_API_RATE_LIMIT_WINDOW_SECONDS", "60"))
     TICKETS_PER_PAGE = 50
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     PASSWORD_HASH_METHOD = "scrypt:131072:8:1"
@@ -67,6 +73,8 @@ class TestingConfig(Config):
     SECRET_KEY = "testing"
     # Cheap hashes keep the suite fast; production keeps the OWASP-level scrypt above.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    # Counters in each test's own (emptied) database; the Redis tests make their own client.
+    REDIS_URL = None
 
 
 class ProductionConfig(Config):

@@ -18,12 +18,14 @@ from hotline.api.spec import ROUTES, api_route, openapi
 from hotline.errors import NotFound
 from hotline.extensions import csrf, db
 from hotline.lifecycle.registry import REGISTRY
+from hotline.ratelimit import api as rate_limits
 from hotline.tickets.models import Ticket, TicketEvent
 from hotline.tickets.queries import visible_tickets
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 register_handlers(bp)
+rate_limits.register(bp)  # before _authenticate below: limits are checked first
 PUBLIC = {"api.openapi_json", "api.docs"}
 
 
