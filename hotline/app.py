@@ -20,6 +20,7 @@ from hotline.database import configure_engine
 from hotline.extensions import csrf, db, login_manager, migrate
 from hotline.intake.views import bp as intake_bp
 from hotline.notifications.views import bp as notifications_bp
+from hotline.open311.views import bp as open311_bp
 from hotline.reports.dashboard_views import bp as dashboard_bp
 from hotline.reports.views import bp as reports_bp
 from hotline.review.leader_views import bp as leader_bp
@@ -58,6 +59,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
 
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    app.register_blueprint(open311_bp)  # Open311 GeoReport v2 (/open311/v2)
     api_views.init_app(app)
     register_cli(app)
     register_web(app)

@@ -84,6 +84,8 @@ class CategoryForm(AdminForm):
     parent_id = SelectField("上级分类", coerce=optional_int)
     sort = StringField("排序", default="0", description="同级分类按此数字从小到大排列")
     active = BooleanField("启用", default=True, description="停用分类时，其下级分类一并停用")
+    public = BooleanField("对外公开（Open311 服务）",
+                          description="公开的分类作为 Open311 服务对外提供：公众应用可查询和提交此类诉求（保密工单除外）")
 
 
 class RoutingRuleForm(AdminForm):

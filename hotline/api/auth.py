@@ -44,14 +44,10 @@ def revoke(row: ApiToken, at: datetime | None = None) -> None:
         db.session.flush()
 
 
-def authenticate() -> User:
-    """The user of the request's bearer token, or ApiError 401. Sets flask-login's current
-    user for this request only (no session, no cookie)."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "UNAUTHENTICATED", "缺少访问令牌（Authorization: Bearer …）")
-    row = db.session.scalars(sa.select(ApiToken).where(ApiToken.token_hash == digest(token.strip()))).first()
+def token_user(token: str) -> tuple[ApiToken, User]:
+    """The token's row and its user, or ApiError 401 (unknown, revoked, user deactivated).
+    Notes the use (commits that alone). Also Open311's api_key (hotline.open311)."""
+    row = db.session.scalars(sa.select(ApiToken).where(ApiToken.token_hash == digest(token))).first()
     if row is None or row.revoked_at is not None:
         raise ApiError(401, "INVALID_TOKEN", "访问令牌无效或已吊销")
     user = row.user
@@ -61,6 +57,17 @@ def authenticate() -> User:
     if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
         db.session.execute(sa.update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
         db.session.commit()
+    return row, user
+
+
+def authenticate() -> User:
+    """The user of the request's bearer token, or ApiError 401. Sets flask-login's current
+    user for this request only (no session, no cookie)."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "UNAUTHENTICATED", "缺少访问令牌（Authorization: Bearer …）")
+    row, user = token_user(token.strip())
     g.api_token = row
     g._login_user = user  # flask-login's current user for this request
     return user

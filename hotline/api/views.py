@@ -91,12 +91,14 @@ def register_action_routes() -> None:
 register_action_routes()
 
 
-@bp.route("/openapi.json")
+@api_route(bp, "/openapi.json", "GET", summary="OpenAPI 3.1 文档（本文档）", tag="docs", auth=False, errors=(429,),
+           description="由各接口自身的请求/响应模型生成的机器可读文档；无需令牌。")
 def openapi_json():
     return jsonify(openapi())
 
 
-@bp.route("/docs")
+@api_route(bp, "/docs", "GET", summary="接口文档页面（HTML）", tag="docs", auth=False, errors=(429,),
+           description="同一文档的网页版；无需令牌。")
 def docs():
     return render_template("api/docs.html", spec=openapi())
 

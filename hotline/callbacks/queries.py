@@ -88,12 +88,23 @@ def lookup_status(number: str, phone_tail: str, client: str) -> PublicStatus | N
     db.session.flush()
     if not ok:
         return None
-    reply = db.session.scalars(sa.select(Reply).where(Reply.ticket_id == ticket.id, Reply.review_ok.is_(True))
-                               .order_by(Reply.id.desc()).limit(1)).first()
     # Only text written for the public: the operator's direct answer or the unit's 公开答复.
-    text = ticket.direct_answer or (reply.public_text if reply and reply.public_text else None)
+    text = ticket.direct_answer or public_replies([ticket.id]).get(ticket.id)
     top_category = ticket.category.full_name.split(" › ")[0]
     return PublicStatus(ticket.number, _public_state(ticket), ticket.created_at, ticket.closed_at, top_category, text)
+
+
+def public_replies(ticket_ids) -> dict[int, str]:
+    """The 公开答复 per ticket: the public text of the last reply the centre accepted
+    (only the lead unit's replies are reviewed); tickets whose last accepted reply has
+    none are left out. Also Open311's status_notes (hotline.open311)."""
+    latest: dict[int, str] = {}
+    if ticket_ids:
+        rows = db.session.execute(sa.select(Reply.ticket_id, Reply.public_text).where(
+            Reply.ticket_id.in_(list(ticket_ids)), Reply.review_ok.is_(True)).order_by(Reply.id))
+        for ticket_id, text in rows:
+            latest[ticket_id] = text
+    return {tid: text for tid, text in latest.items() if text}
 
 
 def _public_state(ticket: Ticket) -> str:

@@ -86,7 +86,8 @@ def _clean_category(data: dict, cat: Category | None) -> dict:
     full_name = (parent.full_name + CATEGORY_SEPARATOR if parent else "") + name
     if len(full_name) > 400:
         raise ValidationFailed("分类全称过长（超过 400 个字），请缩短名称或减少层级", field="name")
-    return dict(code=code, name=name, parent=parent, sort=sort, active=active, full_name=full_name)
+    return dict(code=code, name=name, parent=parent, sort=sort, active=active, full_name=full_name,
+                public=bool(data.get("public")))
 
 
 def _full_names(nodes: list[Category], full_name: str) -> dict[int, str]:

@@ -22,7 +22,7 @@ from hotline.routing.models import RoutingRule
 # --- categories -------------------------------------------------------------------
 def _category_form(cat: Category | None):
     data = {} if cat is None else dict(code=cat.code, name=cat.name, parent_id=cat.parent_id,
-                                       sort=str(cat.sort), active=cat.active)
+                                       sort=str(cat.sort), active=cat.active, public=cat.public)
     form = forms.CategoryForm(data=data)
     form.parent_id.choices = forms.category_choices(svc.category_tree(), blank="（无：一级分类）")
     return form
