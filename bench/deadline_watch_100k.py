@@ -27,7 +27,7 @@ def main():
 
     from bench._data import base_world, bulk_tickets
     from hotline import create_app
-    from hotline.escalation import jobs
+    from hotline.scheduler import jobs
     from hotline.extensions import db
 
     url = os.environ.get("DATABASE_URL")

@@ -1,14 +1,24 @@
-"""Reports over a year of tickets (default 1 000 000): the dashboard, the streamed CSV
-export, the weekly report and the unit ranking. Prints times and memory.
+"""Reports over a year of tickets (default 1 000 000): the dashboard, the weekly report
+and the monthly bulletin counted as of a moment from the history, a stored weekly
+snapshot, the unit ranking, the streamed CSV export. Prints medians in ms and memory.
 
     .venv/bin/python bench/reports_1m.py                  # SQLite file in a temp dir
     psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE hotline_bench1m"
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/hotline_bench1m .venv/bin/python bench/reports_1m.py
 
 The database must be empty, or already hold this script's data (it is then reused:
-BENCH_REUSE=1 skips loading when tickets are there). BENCH_TICKETS sets the volume.
-The measurements run in a child process, so its peak RSS is that of the reports alone,
-not of the loading.
+BENCH_REUSE=1 skips loading when tickets are there). BENCH_TICKETS sets the volume,
+BENCH_RUNS the runs per median (default 3). The measurements run in a child process, so
+its peak RSS is that of the reports alone, not of the loading. BENCH_EXPORT=0 skips the
+CSV exports, BENCH_YEAR=1 adds a 365-day ranking, BENCH_FAMILIES=1 times each family
+query of hotline.reports.metrics over the week and the month, and with BENCH_EXPLAIN=1
+prints the PostgreSQL plan (EXPLAIN ANALYZE) of each family over 300 ms. Session
+settings go in the URL, e.g. `...hotline_bench1m?options=-c%20jit%3Doff` (JIT off).
+
+Every report is measured beside a reference taken in the same run on the same database:
+the smallest honest queries over its period (COUNT of the tickets recorded in it, and
+the lead assignments dispatched in it GROUP BY unit); the ratio report / reference is
+printed with each report.
 
 Targets (issue 6): each report under 2 s on PostgreSQL, process memory under 300 MB, the
 1 000 000-row CSV export under 60 s with flat memory.
@@ -21,7 +31,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -71,20 +81,30 @@ def load(url: str) -> None:
                           echo=lambda msg: print(msg, flush=True) if int(msg.split()[1].split("/")[0]) % step == 0
                           else None)
         counts = {name: db.session.execute(db.text(f"SELECT count(*) FROM {name}")).scalar()
-                  for name in ("tickets", "assignments", "replies", "callbacks")}
+                  for name in ("tickets", "assignments", "assignment_versions", "ticket_events", "replies",
+                               "callbacks", "supervision_cases")}
         print(f"database: {db.engine.dialect.name}; loaded {counts} in {time.perf_counter() - t0:.0f} s", flush=True)
 
 
-def timed(label, fn, runs=RUNS):
-    fn()  # warm
+def timed(label, fn, runs=RUNS, *, ref=None, after=None):
+    """Median of `runs` calls of `fn` (after one warm-up call), in ms; with `ref` (a
+    reference time in ms measured in this run) the ratio to it; `after(result)` runs after
+    each call, untimed (e.g. a rollback). Returns (last result, median ms)."""
+    result = fn()  # warm
+    if after:
+        after(result)
     times = []
     for _ in range(runs):
         t = time.perf_counter()
         result = fn()
-        times.append(time.perf_counter() - t)
-    print(f"{label:52s} median {statistics.median(times):6.2f} s  (min {min(times):.2f}, max {max(times):.2f})"
+        times.append((time.perf_counter() - t) * 1000)
+        if after:
+            after(result)
+    med = statistics.median(times)
+    ratio = f"  = {med / ref:5.0f} × reference" if ref else ""
+    print(f"{label:52s} median {med:8.0f} ms  (min {min(times):.0f}, max {max(times):.0f}){ratio}"
           f"  rss {rss_mb():5.0f} MB", flush=True)
-    return result
+    return result, med
 
 
 def measure(url: str) -> None:
@@ -102,7 +122,10 @@ def measure(url: str) -> None:
         dialect = db.engine.dialect.name
         district = db.session.query(Unit).filter_by(code="D0").one().id
         total = db.session.execute(db.text("SELECT count(*) FROM tickets")).scalar()
-    print(f"--- measuring on {dialect}, {total} tickets, now = {NOW:%Y-%m-%d %H:%M} ---", flush=True)
+        versions = db.session.execute(db.text("SELECT count(*) FROM assignment_versions")).scalar()
+        events = db.session.execute(db.text("SELECT count(*) FROM ticket_events")).scalar()
+    print(f"--- measuring on {dialect}, {total} tickets, {versions} assignment versions, {events} events, "
+          f"now = {NOW:%Y-%m-%d %H:%M}, median of {RUNS} runs ---", flush=True)
 
     def page(path):
         def get():
@@ -122,38 +145,150 @@ def measure(url: str) -> None:
     timed("ticket list, drill-down (overdue on a day)", page(f"/tickets?overdue_on={today - timedelta(days=20)}"))
 
     with app.app_context():
-        _lead_reports(today)
+        _reports()
 
     print(f"peak rss after the pages and reports: {peak_rss_mb():.0f} MB", flush=True)
-    _export(client, "/tickets/export.csv", total, trace=False)
-    _export(client, "/tickets/export.csv", total, trace=True)
-    _export(client, f"/tickets/export.csv?date_from={today - timedelta(days=29)}&date_to={today}", None, trace=False)
+    if os.environ.get("BENCH_EXPORT", "1") == "1":
+        _export(client, "/tickets/export.csv", total, trace=False)
+        _export(client, "/tickets/export.csv", total, trace=True)
+        _export(client, f"/tickets/export.csv?date_from={today - timedelta(days=29)}&date_to={today}", None,
+                trace=False)
     print(f"peak rss of the measuring process: {peak_rss_mb():.0f} MB", flush=True)
 
 
-def _lead_reports(today: date) -> None:
-    """The weekly report and the ranking (hotline.reports.weekly / .rates), if present."""
-    try:
-        from hotline.reports.weekly import build_weekly_report
-    except ImportError:
-        print("weekly report (build_weekly_report): not available")
-    else:
-        y, w, _ = (NOW - timedelta(days=7)).isocalendar()
-        week = f"{y}-W{w:02d}"
-        report = timed(f"weekly report {week}", lambda: build_weekly_report(week, now=NOW))
-        print(f"    {len(report.get('rows', []))} unit rows, {len(report.get('overdue', []))} overdue tickets listed")
-    try:
-        from hotline.reports.rates import unit_ranking
-    except ImportError:
-        print("unit ranking (unit_ranking): not available")
-    else:
-        for days in (30, 365):
-            ranking = timed(f"unit ranking, {days} days, level 2",
-                            lambda: unit_ranking(today - timedelta(days=days - 1), today))
-            rows = ranking.get("rows", ranking) if isinstance(ranking, dict) else ranking
-            print(f"    {len(rows)} units ranked")
-        timed("unit ranking, 30 days, level 3",
-              lambda: unit_ranking(today - timedelta(days=29), today, 3))
+# --- the reports, against a reference query in the same run -----------------------------------
+def reference_queries(start: datetime, end: datetime):
+    """The smallest honest queries over the same period: the tickets recorded in it
+    (COUNT), and the lead assignments dispatched in it per unit (GROUP BY)."""
+    import sqlalchemy as sa
+
+    from hotline.enums import AssignmentRole
+    from hotline.extensions import db
+    from hotline.tickets.models import Assignment, Ticket
+
+    def count():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(Ticket)
+                                 .where(Ticket.created_at >= start, Ticket.created_at < end))
+
+    def per_unit():
+        return dict(db.session.execute(
+            sa.select(Assignment.unit_id, sa.func.count())
+            .where(Assignment.role == AssignmentRole.LEAD, Assignment.dispatched_at >= start,
+                   Assignment.dispatched_at < end)
+            .group_by(Assignment.unit_id)).all())
+    return count, per_unit
+
+
+def _reports() -> None:
+    import json
+
+    import sqlalchemy as sa
+
+    from hotline.extensions import db
+    from hotline.reports import periods
+    from hotline.reports.metrics import COUNTED_CLOSURES
+    from hotline.reports.rates import unit_ranking
+    from hotline.reports.snapshots import build_report, generate_report
+    from hotline.tickets.models import Ticket
+
+    week, month = periods.previous_week(NOW), periods.previous_month(NOW)
+    _, w_start, w_end = periods.parse("weekly", week)
+    _, m_start, m_end = periods.parse("monthly", month)
+    refs = {}
+    for name, start, end in ((week, w_start, w_end), (month, m_start, m_end)):
+        count, per_unit = reference_queries(start, end)
+        c, _ = timed(f"reference {name}: COUNT tickets in the period", count)
+        g, _ = timed(f"reference {name}: GROUP BY unit, lead assignments", per_unit)
+        _, refs[name] = timed(f"reference {name}: both (basis of the ratios)", lambda: (count(), per_unit()))
+        print(f"    {c} tickets recorded, {sum(g.values())} lead assignments dispatched ({len(g)} units)",
+              flush=True)
+        refs[name, "dispatched"] = sum(g.values())
+
+    weekly, _ = timed(f"weekly report {week} (build_report, with 环比)",
+                   lambda: build_report("weekly", week, now=NOW), ref=refs[week])
+    _figures(weekly, refs[week, "dispatched"], w_start, w_end, COUNTED_CLOSURES, db, sa, Ticket)
+    monthly, _ = timed(f"monthly bulletin {month} (build_report, with 环比)",
+                    lambda: build_report("monthly", month, now=NOW), ref=refs[month])
+    _figures(monthly, refs[month, "dispatched"], m_start, m_end, COUNTED_CLOSURES, db, sa, Ticket)
+    # 环比 reads the previous period's stored snapshot when there is one (the scheduled
+    # jobs store every period); without one it is computed as well, doubling the work
+    timed(f"weekly report {week}, previous week stored", lambda: build_report("weekly", week, now=NOW,
+                                                                              with_previous=False), ref=refs[week])
+    timed(f"monthly bulletin {month}, previous month stored",
+          lambda: build_report("monthly", month, now=NOW, with_previous=False), ref=refs[month])
+
+    stored = {}
+
+    def generate():
+        row = generate_report("weekly", week, NOW)
+        size = db.session.execute(sa.text("SELECT "
+                                          + ("pg_column_size(data)" if db.engine.dialect.name == "postgresql"
+                                             else "length(data)") + " FROM report_snapshots WHERE id = :id"),
+                                  {"id": row.id}).scalar()
+        stored.update(data=row.data, size=size)
+        return row
+
+    timed(f"generate_report weekly {week} (build, store, flush)", generate, ref=refs[week],
+          after=lambda row: db.session.rollback())
+    data = stored["data"]
+    ids = sum(len(v) for per_unit in data["ids"].values() for v in per_unit.values())
+    text = json.dumps(data, ensure_ascii=False)
+    print(f"    snapshot: {ids} ids stored over {len(data['ids'])} figures, {len(data['rows'])} unit rows, "
+          f"{len(data['overdue'])} overdue listed; JSON {len(text.encode()) / 1e6:.2f} MB, "
+          f"stored {stored['size'] / 1e6:.2f} MB (rolled back after each run)", flush=True)
+
+    for label, first, last, ref in (
+            (f"unit ranking {week}, level 2", w_start.date(), w_end.date() - timedelta(days=1), refs[week]),
+            (f"unit ranking {month}, level 2", m_start.date(), m_end.date() - timedelta(days=1), refs[month])):
+        ranking, _ = timed(label, lambda: unit_ranking(first, last), ref=ref)
+        print(f"    {len(ranking['rows'])} units ranked, as of {ranking['as_of']}", flush=True)
+    timed(f"unit ranking {week}, level 3", lambda: unit_ranking(w_start.date(), w_end.date() - timedelta(days=1), 3),
+          ref=refs[week])
+    if os.environ.get("BENCH_YEAR") == "1":
+        timed("unit ranking, 365 days, level 2 (information)",
+              lambda: unit_ranking(NOW.date() - timedelta(days=364), NOW.date()), runs=1)
+    if os.environ.get("BENCH_FAMILIES") == "1":
+        _families(w_start, w_end)
+        _families(m_start, m_end)
+
+
+def _figures(data, dispatched, start, end, counted, db, sa, Ticket) -> None:
+    """The main figures, and two checks against plain queries."""
+    city = data["city"]["values"]
+    closed_plain = db.session.scalar(sa.select(sa.func.count()).select_from(Ticket).where(
+        Ticket.closed_at >= start, Ticket.closed_at < end, Ticket.closure.in_(counted)))
+    print(f"    city: received {city['received']}, closed {city['closed']} (on time {city['closed_on_time']}), "
+          f"overdue_now {city['overdue_now']}, callbacks reached {city['callbacks_reached']}, "
+          f"calls {city['calls']} (direct {city['direct']}), cases opened {city['cases_opened']}; "
+          f"{len(data['rows'])} unit rows, {len(data['overdue'])} overdue listed", flush=True)
+    print(f"    check: received {'=' if city['received'] == dispatched else '≠'} {dispatched} lead assignments "
+          f"dispatched (plain query); closed {'=' if city['closed'] == closed_plain else '≠'} {closed_plain} "
+          f"tickets with a counted closure closed in the period (plain query)", flush=True)
+
+
+def _families(start: datetime, end: datetime) -> None:
+    """Each family's query once over the period, with its time and rows (which one is slow);
+    on PostgreSQL with BENCH_EXPLAIN=1, the plan of any family over 300 ms."""
+    from hotline.extensions import db
+    from hotline.reports.definitions import current
+    from hotline.reports.metrics import FAMILIES, Period, rows_of
+
+    p, d = Period.of(start, end, NOW), current()
+    print(f"--- families over {start:%Y-%m-%d} .. {end:%Y-%m-%d} (as of {p.as_of}): query, fetch and pick ---",
+          flush=True)
+    total = 0.0
+    for name, fam in FAMILIES.items():
+        t = time.perf_counter()
+        rows = rows_of(name, p, d)
+        ms = (time.perf_counter() - t) * 1000
+        total += ms
+        print(f"    {name:20s} {ms:8.0f} ms  {len(rows):8d} rows", flush=True)
+        if ms > 300 and os.environ.get("BENCH_EXPLAIN") == "1" and db.engine.dialect.name == "postgresql":
+            sql = str(fam.query(p, d).compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
+            plan = db.session.execute(db.text("EXPLAIN (ANALYZE, BUFFERS) " + sql.replace(":", r"\:"))).scalars()
+            print("\n".join("        " + line for line in plan), flush=True)
+    print(f"    {'all families':20s} {total:8.0f} ms (the rest of a report's time is Python: averages, roll-ups)",
+          flush=True)
 
 
 def _export(client, path: str, expected, *, trace: bool) -> None:
