@@ -199,3 +199,35 @@ def test_co_units_are_counted_on_their_own_deadlines_apart_from_lead_work(world)
     assert water["co_should_reply"] == 1 and water["co_overdue_now"] == 1  # its co-unit deadline passed
     assert water["overdue_now"] == 0  # lead work only
     assert as_fraction(next(r for r in data["rows"] if r["unit"] == "市自来水公司")["rates"]["co_sign_rate"]) == 1
+
+
+def test_close_is_judged_against_each_tickets_own_first_deadline(world):
+    """Each ticket's own first reopen (not the first reopen of any ticket) fixes the
+    deadline 按时办结 is judged by under the default definition."""
+    w = world
+    at(datetime(2026, 11, 2, 9, 0))  # an earlier ticket reopened first
+    x = w.reviewed().id
+    at(datetime(2026, 11, 2, 9, 30))
+    svc.record_callback(x, w.callback_agent, v(x), reached=True, resolution="unresolved", satisfaction="unsatisfied")
+    at(datetime(2026, 11, 23, 9, 0))
+    y = w.signed(request_type="consultation").id  # first deadline Thu 26 Nov 09:00
+    at(datetime(2026, 11, 24, 9, 0))
+    svc.reply(y, w.district_staff, v(y), "已答复。")
+    at(datetime(2026, 11, 24, 10, 0))
+    svc.review(y, w.dispatcher, v(y), accept=True)
+    at(datetime(2026, 11, 24, 11, 0))
+    svc.record_callback(y, w.callback_agent, v(y), reached=True, resolution="unresolved", satisfaction="unsatisfied")
+    at(datetime(2026, 11, 27, 9, 0))  # after the first deadline, within the redo's
+    svc.reply(y, w.district_staff, v(y), "重新办理完毕。")
+    at(datetime(2026, 11, 27, 10, 0))
+    svc.review(y, w.dispatcher, v(y), accept=True)
+    at(datetime(2026, 11, 27, 10, 30))
+    svc.act("signoff_approve", y, w.leader, v(y), words="同意")  # 领导签批 of a supervised redo
+    at(datetime(2026, 11, 27, 11, 0))
+    svc.record_callback(y, w.callback_agent, v(y), reached=True, resolution="resolved", satisfaction="satisfied")
+    at(datetime(2026, 11, 30, 8, 0))
+    first = build_report("weekly", W48)
+    assert first["ids"]["closed"] == {str(w.district.id): [y]}
+    assert first["ids"]["closed_late"] == {str(w.district.id): [y]} and first["ids"]["closed_on_time"] == {}
+    by_round = build_report("weekly", W48, defs=Definitions(close_basis="round"))
+    assert by_round["ids"]["closed_on_time"] == {str(w.district.id): [y]}

@@ -76,6 +76,7 @@ class WorkCalendar:
         self.confirmed_years = confirmed_years
         self.day_start = day_start
         self.day_end = day_end
+        self._days: dict[date, tuple[bool, bool]] = {}
 
     @classmethod
     def load(cls) -> WorkCalendar:
@@ -91,7 +92,14 @@ class WorkCalendar:
         return year in self.confirmed_years or _package_covers(year)
 
     def day_status(self, day: date) -> tuple[bool, bool]:
-        """(is working day, is that known for sure)."""
+        """(is working day, is that known for sure), remembered per day: reports ask it for
+        every day of every assignment they average."""
+        known = self._days.get(day)
+        if known is None:
+            known = self._days[day] = self._day_status(day)
+        return known
+
+    def _day_status(self, day: date) -> tuple[bool, bool]:
         if day in self.overrides:
             return self.overrides[day], True
         if _package_covers(day.year):
@@ -291,12 +299,22 @@ def co_unit_handle_due(request_type, urgency, lead_due: Due, sign_due: datetime)
     return Due(max(calendar().sub_working_days(lead_due.at, days), sign_due), lead_due.confirmed)
 
 
-def assignment_clocks(request_type, urgency, start: datetime, *, co_unit: bool = False) -> dict:
+def stricter(handle: Due, due_by: datetime | None) -> Due:
+    """上级转办: a platform's time limit (the ticket's external_due_at) binds when it is
+    earlier than the handle deadline computed here; the stricter of the two applies."""
+    if due_by is None or handle.at <= due_by:
+        return handle
+    return Due(due_by, True)
+
+
+def assignment_clocks(request_type, urgency, start: datetime, *, co_unit: bool = False,
+                      due_by: datetime | None = None) -> dict:
     """The sign, handle and return deadlines (and warning moments) of an assignment
-    dispatched at `start`, as Assignment column values; a co-unit's handle deadline is
-    earlier than the lead's (co_unit_handle_due)."""
+    dispatched at `start`, as Assignment column values; the handle deadline is never
+    later than `due_by` (a platform's limit, see `stricter`); a co-unit's handle deadline
+    is earlier than the lead's (co_unit_handle_due)."""
     sign = due_for(DeadlineClock.SIGN, request_type, urgency, start)
-    handle = due_for(DeadlineClock.HANDLE, request_type, urgency, start)
+    handle = stricter(due_for(DeadlineClock.HANDLE, request_type, urgency, start), due_by)
     ret = due_for(DeadlineClock.RETURN, request_type, urgency, start)
     if co_unit:
         handle = co_unit_handle_due(request_type, urgency, handle, sign.at)
@@ -310,3 +328,10 @@ def assignment_clocks(request_type, urgency, start: datetime, *, co_unit: bool =
         "return_due_at": ret.at,
         "calendar_confirmed": sign.confirmed and handle.confirmed and ret.confirmed,
     }
+
+
+def ticket_clocks(ticket, start: datetime, *, co_unit: bool = False) -> dict:
+    """`assignment_clocks` for a ticket dispatched (or re-dispatched) at `start`: its
+    request type and urgency, and its platform's time limit when it was handed over."""
+    return assignment_clocks(ticket.request_type, ticket.urgency, start, co_unit=co_unit,
+                             due_by=ticket.external_due_at)

@@ -89,14 +89,16 @@ class Figures:
 AVERAGES = {"sign_minutes": ("signed", "at", "signed_at"), "handle_minutes": ("answered", "at", "replied_at")}
 
 
-def figure_ids(keys, p: Period, d: Definitions, nodes: list[UnitNode] | None = None) -> Figures:
+def figure_ids(keys, p: Period, d: Definitions, nodes: list[UnitNode] | None = None, *,
+               averages: bool = True) -> Figures:
     nodes = nodes if nodes is not None else unit_nodes()
     keys = list(keys)
-    wanted = keys + [b for b, _, _ in AVERAGES.values() if b not in keys and "received" in keys]
+    averages = averages and "received" in keys
+    wanted = keys + [b for b, _, _ in AVERAGES.values() if b not in keys and averages]
     per, _ = collect(wanted, p, d)
     ids = {k: {uid: sorted({r.item_id for r in rows}) for uid, rows in per[k].items()} for k in wanted}
     minutes: dict[str, dict[int, int]] = {}
-    if "received" in keys:
+    if averages:
         cal = calendar()
         for name, (basis, start, end) in AVERAGES.items():
             minutes[name] = {uid: sum(cal.working_minutes_between(getattr(r, start), getattr(r, end)) for r in rows)

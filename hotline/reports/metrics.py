@@ -117,9 +117,10 @@ def _closed(p: Period, d: Definitions) -> sa.Select:
     v, v2 = aliased(AssignmentVersion), aliased(AssignmentVersion)
     closure = e.payload["closure"].as_string()
     first_reopen = (sa.select(sa.func.min(e2.at)).where(e2.ticket_id == e.ticket_id, e2.action == EventAction.REOPEN)
-                    .scalar_subquery())
+                    .correlate(e).scalar_subquery())  # two levels down: correlate explicitly
     due_before_reopen = (sa.select(v2.handle_due_at).where(v2.assignment_id == v.assignment_id,
-                                                           as_of(v2, first_reopen)).limit(1).scalar_subquery())
+                                                           as_of(v2, first_reopen)).limit(1)
+                         .correlate(v, e).scalar_subquery())
     return (sa.select(sa.func.coalesce(v.unit_id, Ticket.lead_unit_id).label("unit_id"), e.ticket_id,
                       e.ticket_id.label("item_id"), e.at, closure.label("closure"), v.replied_at,
                       v.handle_due_at, due_before_reopen.label("first_due"))
@@ -159,7 +160,7 @@ def _overdue(role: AssignmentRole):
         tickets' clocks stand still, so they are not overdue)."""
         v = aliased(AssignmentVersion)
         return (sa.select(v.unit_id, v.ticket_id, v.assignment_id.label("item_id"), v.handle_due_at.label("at"))
-                .where(as_of(v, p.as_of), v.role == role, v.active.is_(True), v.state.in_(OPEN),
+                .where(as_of(v, p.as_of), v.role == role, v.active, v.state.in_(OPEN),  # `active`: the partial index
                        v.handle_due_at < p.as_of, ~suspended_at(v.ticket_id, p.as_of)))
     return query
 
@@ -226,12 +227,13 @@ def _callback_columns(p: Period):
     columns are overwritten by)."""
     e = aliased(TicketEvent)
 
-    def first(action):
-        return (sa.select(sa.func.min(e.at)).where(e.ticket_id == Callback.ticket_id, e.action == action,
-                                                  e.at >= Callback.created_at).scalar_subquery())
+    def first(action):  # asked only of unreasonable requests (CASE evaluates it lazily)
+        return sa.case((Callback.request_reasonable.is_(False), sa.select(sa.func.min(e.at)).where(
+            e.ticket_id == Callback.ticket_id, e.action == action, e.at >= Callback.created_at).scalar_subquery()),
+            else_=None)
 
-    dispute = (sa.select(Dispute.state).where(Dispute.callback_id == Callback.id, Dispute.decided_at.is_not(None),
-                                              Dispute.decided_at < p.as_of)
+    dispute = (sa.select(Dispute.state).where(Dispute.ticket_id == Callback.ticket_id, Dispute.callback_id == Callback.id,
+                                              Dispute.decided_at.is_not(None), Dispute.decided_at < p.as_of)
                .order_by(Dispute.decided_at.desc(), Dispute.id.desc()).limit(1).scalar_subquery())
     return (sa.func.coalesce(_lead_unit_at(Callback.ticket_id, Callback.created_at), Ticket.lead_unit_id)
             .label("unit_id"), Callback.ticket_id, Callback.ticket_id.label("item_id"), Callback.created_at.label("at"),
@@ -412,8 +414,16 @@ METRICS: dict[str, Metric] = {m.key: m for m in [
 ]}
 
 
+def _no_jit() -> None:
+    """PostgreSQL's JIT spends longer compiling these one-off report queries than running
+    them; off for the rest of this transaction only."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SET LOCAL jit = off"))
+
+
 def rows_of(family: str, p: Period, d: Definitions) -> list:
     fam = FAMILIES[family]
+    _no_jit()
     rows = list(db.session.execute(fam.query(p, d)))
     return fam.pick(rows, p, d) if fam.pick is not None else rows
 

@@ -23,7 +23,7 @@ from hotline.reports.aggregate import Figures, centre_id, figure_ids, unit_nodes
 from hotline.reports.definitions import Definitions, current, formulas
 from hotline.reports.metrics import METRICS, Period, THINGS, rows_of
 from hotline.reports.models import KINDS, ReportSnapshot
-from hotline.reports.rates import RATE_LABELS, parts, rate_values
+from hotline.reports.rates import NEEDED, RATE_LABELS, parts, rate_values
 from hotline.scheduler.models import Escalation
 from hotline.supervision.levels import level_names
 from hotline.tickets.models import Ticket
@@ -100,11 +100,14 @@ def previous_figures(kind: str, start: datetime, now: datetime, d: Definitions) 
     one, computed as of its end otherwise."""
     prev = periods.PREVIOUS[kind](start)
     row = latest(kind, prev)
-    if row is not None:
-        city = row.data["city"]
-    else:
-        city = build_report(kind, prev, now, d, with_previous=False)["city"]
-    return {"period": prev, "values": city["values"], "rates": city["rates"], "stored": row is not None}
+    if row is not None and not row.data.get("legacy"):
+        return {"period": prev, "values": row.data["city"]["values"], "rates": row.data["city"]["rates"],
+                "stored": True}
+    # not stored: only the city's figures the rates need, as of its end
+    _, p_start, p_end = periods.parse(kind, prev)
+    figs = figure_ids(NEEDED + CENTRE_KEYS, Period.of(p_start, p_end, now), d, averages=False)
+    values = {k: figs.city(k) for k in figs.ids}
+    return {"period": prev, "values": values, "rates": rate_values(values, d), "stored": False}
 
 
 def overdue_list(period: Period, d: Definitions, figs: Figures) -> list[dict]:

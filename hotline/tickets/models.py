@@ -175,6 +175,8 @@ class Assignment(db.Model):
     __table_args__ = (
         sa.Index("ix_assignments_unit_state", "unit_id", "state", "active"),
         sa.Index("ix_assignments_handle_due", "active", "state", "handle_due_at"),
+        # the reports' "dispatched in the period"
+        sa.Index("ix_assignments_dispatched", "dispatched_at", "role"),
     )
 
     @property
@@ -302,6 +304,9 @@ class TicketEvent(db.Model):
     ticket: Mapped[Ticket] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
     actor_unit: Mapped[Unit | None] = relationship()
+
+    #: a ticket's first event of a kind after a moment (the reports' rulings and reopens)
+    __table_args__ = (sa.Index("ix_ticket_events_ticket_action_at", "ticket_id", "action", "at"),)
 
 
 @event.listens_for(TicketEvent, "before_update")

@@ -165,6 +165,8 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_report_snapshots")),
         sa.UniqueConstraint("kind", "period", "revision", name="uq_report_snapshots_revision"),
     )
+    op.create_index("ix_ticket_events_ticket_action_at", "ticket_events", ["ticket_id", "action", "at"])
+    op.create_index("ix_assignments_dispatched", "assignments", ["dispatched_at", "role"])
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
         op.create_check_constraint("ck_assignment_versions_role", "assignment_versions",
@@ -202,6 +204,8 @@ def downgrade():
         bind.execute(w.insert().values(week=row.period, start=row.start, end=row.end, as_of=row.as_of,
                                        generated_at=row.generated_at, data=row.data))
     op.drop_table("report_snapshots")
+    op.drop_index("ix_assignments_dispatched", table_name="assignments")
+    op.drop_index("ix_ticket_events_ticket_action_at", table_name="ticket_events")
     op.drop_index("ix_assignment_versions_open", table_name="assignment_versions")
     op.drop_index("ix_assignment_versions_assignment", table_name="assignment_versions")
     op.drop_index("ix_assignment_versions_ticket_id", table_name="assignment_versions")
