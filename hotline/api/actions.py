@@ -15,6 +15,8 @@ from pydantic import ConfigDict, Field, create_model
 from werkzeug.datastructures import MultiDict
 
 from hotline.api.errors import ApiError
+from hotline.errors import DomainError
+from hotline.lifecycle.guards import require_role
 from hotline.lifecycle.registry import REGISTRY, perform
 from hotline.lifecycle.uow import unit_of_work
 
@@ -98,12 +100,14 @@ def run(key: str, ticket, user, body) -> Any:
     form.version.data = str(version if version is not None else 0)
     target = None
     if action.target_field:
-        getattr(form, action.target_field).data = target_id
         try:
             candidates = action.targets(ticket, user, target_id)
-            target = candidates[0] if candidates else None
-        except Exception:  # the refusal itself comes from perform, with its code
-            target = None
+        except DomainError as refusal:  # nothing to act on: perform's own refusal, after its role check
+            require_role(user, *action.roles)
+            raise refusal from None
+        target = candidates[0] if candidates else None
+        # omitted: the first the user may act on (as the page's hidden field would carry it)
+        getattr(form, action.target_field).data = target_id if target_id is not None else getattr(target, "id", None)
     form.prepare(ticket, target, user, fresh=False)
     if not form.validate():
         fields = {k: (v[0] if isinstance(v, list) else str(v)) for k, v in form.errors.items()}

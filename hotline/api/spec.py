@@ -16,6 +16,7 @@ registry) under our control without a second framework around Flask.
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 from dataclasses import dataclass, field
@@ -61,13 +62,56 @@ class Route:
                 for conv, name in re.findall(r"<(?:([a-z]+):)?([a-z_]+)>", self.rule)]
 
 
+#: What every input must satisfy whatever its model says, so that no value the database or
+#: the date arithmetic cannot hold reaches them (PostgreSQL refuses NUL in text and integers
+#: beyond 32 bits in integer columns; dates near year 1 or 9999 overflow): 422, not 500.
+INT_RANGE = (-2**31, 2**31 - 1)
+DATE_RANGE = (dt.date(1900, 1, 1), dt.date(2999, 12, 31))
+
+
+def _out_of_bounds(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "不能包含空字符（NUL）" if "\x00" in value else None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return "超出范围" if not INT_RANGE[0] <= value <= INT_RANGE[1] else None
+    if isinstance(value, (dt.date, dt.datetime)):
+        day = value.date() if isinstance(value, dt.datetime) else value
+        return "超出范围（1900–2999 年）" if not DATE_RANGE[0] <= day <= DATE_RANGE[1] else None
+    return None
+
+
+def _bounds_errors(value: Any, path: str = "") -> dict[str, str]:
+    if isinstance(value, BaseModel):
+        value = {k: getattr(value, k) for k in type(value).model_fields}
+    if isinstance(value, dict):
+        out: dict[str, str] = {}
+        for k, v in value.items():
+            out.update(_bounds_errors(v, f"{path}.{k}" if path else str(k)))
+        return out
+    if isinstance(value, (list, tuple)):
+        out = {}
+        for i, v in enumerate(value):
+            out.update(_bounds_errors(v, f"{path}.{i}"))
+        return out
+    problem = _out_of_bounds(value)
+    return {path: problem} if problem else {}
+
+
 def _parse(model: type[BaseModel] | None, data: Any, where: str):
     if model is None:
         return None
     try:
-        return model.model_validate(data)
+        parsed = model.model_validate(data)
     except ValidationError as err:
         raise from_validation(err, where) from None
+    fields = _bounds_errors(parsed)
+    if fields:
+        label = "请求体" if where == "body" else "查询参数"
+        raise ApiError(422, "VALIDATION", f"{label}校验失败：" + "；".join(f"{k} {v}" for k, v in fields.items()),
+                       fields)
+    return parsed
 
 
 def json_body() -> Any:
@@ -103,6 +147,8 @@ def api_route(bp, rule: str, method: str, *, summary: str, body=None, query=None
 
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
+            if any(_out_of_bounds(v) for v in kwargs.values()):  # no such resource can exist
+                raise ApiError(404, "NOT_FOUND", "接口或资源不存在")
             if body is not None:
                 kwargs["body"] = _parse(body, json_body(), "body")
             if query is not None:
