@@ -19,6 +19,18 @@ if ! pg_up 2>/dev/null; then
   fi
 fi
 
+# Redis (REDIS_URL's shared rate-limit counters; tests/test_api_ratelimit.py, which skips
+# without it, or fails under CI=true): HOTLINE_TEST_REDIS_URL, default redis://127.0.0.1:6379/0.
+redis_up() { .venv/bin/python - <<'PY'
+import os, redis
+redis.Redis.from_url(os.environ.get("HOTLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"), socket_connect_timeout=3).ping()
+PY
+}
+if ! redis_up 2>/dev/null && command -v redis-server >/dev/null 2>&1 && [ -z "${HOTLINE_TEST_REDIS_URL:-}" ]; then
+  echo "Redis not answering; starting a local redis-server (nothing kept on disk)" >&2
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no || true
+fi
+
 # The browser test (tests/test_browser.py) drives Debian's Chromium through Playwright;
 # the playwright wheel brings its own driver, and no browser is ever downloaded. The pages
 # are Chinese, so a CJK font is needed too (otherwise the screenshots show boxes).
