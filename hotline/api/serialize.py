@@ -24,7 +24,8 @@ def summary(t) -> dict:
     return {"number": t.number, "version": t.version, "state": labeled(t.state), "closure": labeled(t.closure),
             "channel": labeled(t.channel), "request_type": labeled(t.request_type), "urgency": labeled(t.urgency),
             "category": category_ref(t.category), "title": t.title, "lead_unit": unit_ref(t.lead_unit),
-            "created_at": t.created_at, "closed_at": t.closed_at}
+            "created_at": t.created_at, "closed_at": t.closed_at, "external_source": t.external_source,
+            "external_number": t.external_number}
 
 
 def assignment(a) -> dict:
@@ -40,6 +41,13 @@ def event(e) -> dict:
             "note": e.note or "", "assignment_id": e.assignment_id}
 
 
+def caller(t, user) -> dict | None:
+    """The citizen, or None where the pages hide them (confidential tickets, unit staff)."""
+    if not can_see_caller(user, t):
+        return None
+    return {"name": t.caller_name or "", "phone": t.caller_phone or "", "anonymous": bool(t.anonymous)}
+
+
 def ticket(t, user) -> dict:
     offered, waiting = offers(t, user)
     show_caller = can_see_caller(user, t)
@@ -47,8 +55,7 @@ def ticket(t, user) -> dict:
     out.update({
         "content": t.content, "address": t.address or "", "district": unit_ref(t.district),
         "confidential": t.confidential,
-        "caller": {"name": t.caller_name or "", "phone": t.caller_phone or "", "anonymous": bool(t.anonymous)}
-        if show_caller else None,
+        "caller": caller(t, user),
         "dispatched_at": t.dispatched_at, "callback_due_at": t.callback_due_at,
         "external_source": t.external_source, "external_number": t.external_number,
         "external_due_at": t.external_due_at, "call_id": t.call_id if show_caller else None,

@@ -13,6 +13,7 @@ from hotline.api import actions
 from hotline.api import serialize
 from hotline.api.auth import authenticate
 from hotline.api.errors import ApiError, from_http, is_api, register_handlers
+from hotline.api.jsonfmt import IsoJSONProvider
 from hotline.api.schemas import ActionResult, TicketOut
 from hotline.api.spec import ROUTES, api_route, openapi
 from hotline.errors import NotFound
@@ -105,7 +106,9 @@ def docs():
 
 def init_app(app) -> None:
     """JSON errors for /api/ paths the blueprint never sees (wrong method, too large …);
-    403 and 404 are answered in hotline.web, which asks `is_api` too."""
+    403 and 404 are answered in hotline.web, which asks `is_api` too. Moments are written
+    in ISO 8601 (hotline.api.jsonfmt)."""
+    app.json = IsoJSONProvider(app)
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):
@@ -115,3 +118,7 @@ def init_app(app) -> None:
 
 
 __all__ = ["bp", "ROUTES", "ApiError", "register_action_routes", "init_app", "ticket_by_number", "ticket_json"]
+
+# the resources beyond one ticket: create and list, caller history and screen pop, units,
+# categories and routing, reports (each module registers its routes on `bp`)
+from hotline.api import callers, directory, reports, tickets  # noqa: E402,F401

@@ -28,7 +28,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from hotline.clock import now as clock_now
-from hotline.deadlines.services import calendar, co_unit_handle_due, due_for, forget_calendar, warn_at
+from hotline.deadlines.services import calendar, co_unit_handle_due, due_for, forget_calendar, stricter, warn_at
 from hotline.enums import (AssignmentRole, AssignmentState, DeadlineClock, EventAction, ExtensionState,
                            NotificationKind, RequestState, TicketState)
 from hotline.extensions import db
@@ -44,6 +44,8 @@ def _handle_base(a: Assignment, ticket: Ticket):
     """The handle deadline from the clock's start, before extensions and suspensions."""
     start = a.handle_started_at or a.dispatched_at
     handle = due_for(DeadlineClock.HANDLE, ticket.request_type, ticket.urgency, start)
+    if start == a.dispatched_at:  # the clock of the dispatch: a platform's limit binds it too
+        handle = stricter(handle, ticket.external_due_at)
     sign = due_for(DeadlineClock.SIGN, ticket.request_type, ticket.urgency, a.dispatched_at)
     if a.role is AssignmentRole.CO:
         handle = co_unit_handle_due(ticket.request_type, ticket.urgency, handle, sign.at)

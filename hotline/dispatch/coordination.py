@@ -18,7 +18,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from hotline.auth.models import User
-from hotline.deadlines.services import assignment_clocks
+from hotline.deadlines.services import ticket_clocks
 from hotline.dispatch.models import Coordination
 from hotline.dispatch.operations import active_unit, assignment_payload, new_assignment
 from hotline.enums import (AssignmentRole, AssignmentState, EventAction, NotificationKind, ReturnDecision, Role,
@@ -115,7 +115,7 @@ def coordinate(ticket: Ticket, actor: User, row: Coordination, at: datetime, dat
             if a.state is not AssignmentState.RETURNED:
                 a.state = AssignmentState.CANCELLED
     lead = new_assignment(ticket, actor, unit, AssignmentRole.LEAD, at, round_no,
-                          assignment_clocks(ticket.request_type, ticket.urgency, at))
+                          ticket_clocks(ticket, at))
     lead.return_overruled = True  # binding: the unit must handle it
     ticket.lead_unit_id, ticket.lead_unit = unit.id, unit
     ticket.dispatched_at = at

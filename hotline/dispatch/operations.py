@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from hotline.auth.models import User
-from hotline.deadlines.services import assignment_clocks
+from hotline.deadlines.services import ticket_clocks
 from hotline.enums import (AssignmentRole, AssignmentState, Closure, EventAction, ReturnDecision, Role, TicketState,
                            UnitKind)
 from hotline.errors import ValidationFailed
@@ -59,8 +59,8 @@ def new_assignment(ticket: Ticket, actor: User, unit: Unit, role: AssignmentRole
 
 def create_assignments(ticket: Ticket, actor: User, lead: Unit, cos: list[Unit], at: datetime,
                        round_no: int) -> list[Assignment]:
-    clocks = assignment_clocks(ticket.request_type, ticket.urgency, at)
-    co_clocks = assignment_clocks(ticket.request_type, ticket.urgency, at, co_unit=True)
+    clocks = ticket_clocks(ticket, at)
+    co_clocks = ticket_clocks(ticket, at, co_unit=True)
     created = [new_assignment(ticket, actor, unit, role, at, round_no,
                               clocks if role is AssignmentRole.LEAD else co_clocks)
                for unit, role in [(lead, AssignmentRole.LEAD)] + [(u, AssignmentRole.CO) for u in cos]]
@@ -142,7 +142,7 @@ def redispatch(ticket: Ticket, actor: User, ret: TicketReturn, at: datetime, dat
         if any(u.id in taken for u in cos):
             raise ValidationFailed("该单位已在办理此工单", field="co_unit_ids")
         returned.active = False
-        clocks = assignment_clocks(ticket.request_type, ticket.urgency, at, co_unit=True)
+        clocks = ticket_clocks(ticket, at, co_unit=True)
         created = [new_assignment(ticket, actor, unit, AssignmentRole.CO, at, round_no, clocks) for unit in cos]
     _decide_return(ret, actor, at, ReturnDecision.REDISPATCHED, note)
     db.session.flush()

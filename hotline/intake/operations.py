@@ -24,10 +24,13 @@ from hotline.tickets.numbering import allocate_number
 
 #: The other endings of a call the intake page offers (besides saving and 直接答复).
 INTAKE_ENDINGS = ("refuse_intake", "transfer")
+#: Who records requests (a CTI switch's or a platform's account has one of these roles).
+INTAKE_ROLES = (Role.OPERATOR, Role.DISPATCHER)
 
 
 def record_ticket(actor: User, draft: dict, *, answer: str | None = None, kb_article_id=None,
-                  auto_dispatch: bool = True, attachments=(), ending: tuple[str, dict] | None = None) -> Ticket:
+                  auto_dispatch: bool = True, attachments=(), ending: tuple[str, dict] | None = None,
+                  origin: dict | None = None) -> Ticket:
     """受理: record a citizen's request (flushes; the caller commits).
 
     With `answer` the operator answered on the call (直接答复) and the ticket closes in the
@@ -35,9 +38,11 @@ def record_ticket(actor: User, draft: dict, *, answer: str | None = None, kb_art
     same transaction: 不予受理 ("refuse_intake") or 转应急处置 ("transfer"), performed through
     the registry. Otherwise it waits for dispatch, unless auto-dispatch is switched on
     and a certain routing rule matches: then it is dispatched at once, by that rule.
-    An anonymous request gets its query code (查询码) here.
+    An anonymous request gets its query code (查询码) here. `origin` holds the checked
+    telephony and platform columns of a ticket recorded through an interface
+    (hotline.intake.origin), set before any dispatch so a platform's time limit binds it.
     """
-    require_role(actor, Role.OPERATOR, Role.DISPATCHER)
+    require_role(actor, *INTAKE_ROLES)
     fields = validate_draft(draft)
     if answer is not None:
         answer = text(answer, "answer", "答复内容")
@@ -45,7 +50,7 @@ def record_ticket(actor: User, draft: dict, *, answer: str | None = None, kb_art
     if ending is not None and ending[0] not in INTAKE_ENDINGS:
         raise DomainError("UNKNOWN_ACTION", f"未知操作：{ending[0]}")
     ticket = Ticket(number=allocate_number(at), version=1, state=TicketState.PENDING_DISPATCH, created_at=at,
-                    updated_at=at, created_by_id=actor.id, **fields)
+                    updated_at=at, created_by_id=actor.id, **fields, **(origin or {}))
     if ticket.anonymous:
         ticket.query_code = new_query_code()
     db.session.add(ticket)
