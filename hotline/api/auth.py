@@ -60,14 +60,19 @@ def token_user(token: str) -> tuple[ApiToken, User]:
     return row, user
 
 
+def bearer_token() -> str | None:
+    """The token of the request's `Authorization: Bearer …` header, if it has one."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return (token.strip() or None) if scheme.lower() == "bearer" else None
+
+
 def authenticate() -> User:
     """The user of the request's bearer token, or ApiError 401. Sets flask-login's current
     user for this request only (no session, no cookie)."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token()
+    if token is None:
         raise ApiError(401, "UNAUTHENTICATED", "缺少访问令牌（Authorization: Bearer …）")
-    row, user = token_user(token.strip())
+    row, user = token_user(token)
     g.api_token = row
     g._login_user = user  # flask-login's current user for this request
     return user

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import current_app, g, request
 
-from hotline.api.auth import digest
+from hotline.api.auth import bearer_token, digest
 from hotline.api.errors import response
 from hotline.clock import now as clock_now
 from hotline.ratelimit.services import hit, retry_after
@@ -17,15 +17,10 @@ from hotline.ratelimit.services import hit, retry_after
 WHO = {"token": "每个令牌", "address": "每个来源地址"}
 
 
-def _bearer() -> str | None:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return (token.strip() or None) if scheme.lower() == "bearer" else None
-
-
 def _checks() -> list[tuple[str, str, int]]:
     cfg = current_app.config
     out = []
-    token = _bearer()
+    token = bearer_token()
     if token and cfg.get("API_RATE_LIMIT_PER_TOKEN"):
         out.append(("token", "api:token:" + digest(token)[:40], int(cfg["API_RATE_LIMIT_PER_TOKEN"])))
     if cfg.get("API_RATE_LIMIT_PER_ADDRESS"):
