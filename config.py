@@ -42,7 +42,14 @@ class Config:
         "callback_due": int(os.environ.get("HOTLINE_CALLBACK_DUE_SECONDS", "900")),
         "follow_up": int(os.environ.get("HOTLINE_FOLLOW_UP_SECONDS", "3600")),
         "send_email": int(os.environ.get("HOTLINE_SEND_EMAIL_SECONDS", "60")),
+        "webhooks": int(os.environ.get("HOTLINE_WEBHOOKS_SECONDS", "30")),
     }
+    # Webhooks: seconds to wait after the 1st, 2nd … failed attempt (the last repeats), the
+    # attempts before a delivery is failed, and the HTTP timeout.
+    WEBHOOK_RETRY_DELAYS = tuple(int(s) for s in os.environ.get(
+        "HOTLINE_WEBHOOK_RETRY_DELAYS", "60,300,1800,7200,43200,86400,86400").split(","))
+    WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("HOTLINE_WEBHOOK_MAX_ATTEMPTS", "8"))
+    WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("HOTLINE_WEBHOOK_TIMEOUT_SECONDS", "5"))
     SCHEDULER_STANDBY_RETRY_SECONDS = float(os.environ.get("HOTLINE_STANDBY_RETRY_SECONDS", "10"))
     # Optional e-mail to units; off unless MAIL_SERVER is set.
     MAIL_SERVER = os.environ.get("MAIL_SERVER")

@@ -19,6 +19,7 @@ from hotline.clock import now as clock_now
 from hotline.enums import EventAction, TicketState
 from hotline.extensions import db
 from hotline.tickets.models import Ticket, TicketEvent
+from hotline.webhooks import outbox  # its flush hook writes the webhook deliveries of recorded events
 
 #: Columns the set-based writer fills, in order.
 SET_COLUMNS = ("ticket_id", "action", "from_state", "to_state", "at", "note", "payload")
@@ -60,5 +61,10 @@ def json_literal(value: dict):
 
 
 def insert_from_select(select: sa.Select) -> None:
-    """Many events at once (the scheduler): `select` yields SET_COLUMNS in order."""
-    db.session.execute(sa.insert(TicketEvent).from_select(list(SET_COLUMNS), select))
+    """Many events at once (the scheduler): `select` yields SET_COLUMNS in order; their
+    webhook deliveries are written in the same transaction."""
+    stmt = sa.insert(TicketEvent).from_select(list(SET_COLUMNS), select)
+    if not outbox.subscriptions():
+        db.session.execute(stmt)
+        return
+    outbox.enqueue(db.session.execute(stmt.returning(TicketEvent.id)).scalars().all())

@@ -34,6 +34,7 @@ from hotline.supervision.levels import level_names
 from hotline.supervision.models import SupervisionCase, SupervisionProgress
 from hotline.tickets.models import Assignment, Ticket
 from hotline.units.models import Unit
+from hotline.webhooks.sender import send_due
 
 OPEN = (AssignmentState.DISPATCHED.value, AssignmentState.SIGNED.value)
 #: A supervision case weighs on the unit only while the unit is handling the ticket; once
@@ -311,6 +312,11 @@ def monthly_report(now: datetime | None = None) -> dict:
     return monthly_report_job(now or clock_now())
 
 
+def webhooks(now: datetime | None = None) -> dict:
+    """Send the due webhook deliveries (signed, retried with back-off; hotline.webhooks.sender)."""
+    return send_due(now)
+
+
 JOBS: dict[str, Callable[..., dict]] = {
     "deadline_watch": deadline_watch,
     "escalation": escalation,
@@ -320,4 +326,5 @@ JOBS: dict[str, Callable[..., dict]] = {
     "send_email": send_email,
     "weekly_report": weekly_report,
     "monthly_report": monthly_report,
+    "webhooks": webhooks,
 }
