@@ -7,11 +7,17 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+import sqlalchemy as sa
+
+from hotline.api.auth import create_token
+from hotline.api.errors import ApiError
+from hotline.auth.models import User
 from hotline.auth.services import create_user, find_unit
 from hotline.clock import clock, now
 from hotline.demo.loader import load_demo
 from hotline.enums import Role
 from hotline.errors import DomainError
+from hotline.extensions import db
 from hotline.lifecycle.uow import unit_of_work
 from hotline.reports.periods import LAST_FINISHED
 from hotline.reports.snapshots import generate_report
@@ -61,13 +67,6 @@ def reports_monthly_cmd(month, force, reason):
 @click.option("--name", default="", help="what the token is for, e.g. cti-switch (default: the user name)")
 def users_token_cmd(username, name):
     """Create an API token acting as USERNAME; it is printed once and stored hashed."""
-    import sqlalchemy as sa
-
-    from hotline.api.auth import create_token
-    from hotline.api.errors import ApiError
-    from hotline.auth.models import User
-    from hotline.extensions import db
-
     with unit_of_work():
         user = db.session.scalars(sa.select(User).where(User.username == username)).first()
         if user is None or not user.active:

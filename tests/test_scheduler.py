@@ -229,7 +229,7 @@ def test_supervision_and_callback_jobs_run_concurrently_record_once(app, world):
 
 def test_weekly_report_job_runs_once_per_reported_week(app, world):
     from hotline.scheduler.runner import claim_run
-    from hotline.reports.weekly import parse_week, previous_week
+    from hotline.reports.periods import parse_week, previous_week
 
     for moment in (datetime(2026, 11, 28, 12), datetime(2026, 11, 29, 23), datetime(2026, 11, 30, 8)):
         at(moment)  # Saturday, Sunday (start-ups) and the Monday 08:00 run

@@ -2,7 +2,6 @@
 its OpenAPI document generated from the routes' own models."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, jsonify, render_template, request
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
@@ -12,10 +11,10 @@ from hotline import stages  # noqa: F401  (every action and its form, before the
 from hotline.api import actions
 from hotline.api import serialize
 from hotline.api.auth import authenticate
-from hotline.api.errors import ApiError, from_http, is_api, register_handlers
+from hotline.api.errors import from_http, is_api, register_handlers
 from hotline.api.jsonfmt import IsoJSONProvider
 from hotline.api.schemas import ActionResult, TicketOut
-from hotline.api.spec import ROUTES, api_route, openapi
+from hotline.api.spec import api_route, openapi
 from hotline.errors import NotFound
 from hotline.extensions import csrf, db
 from hotline.lifecycle.registry import REGISTRY
@@ -117,7 +116,6 @@ def init_app(app) -> None:
         return err
 
 
-__all__ = ["bp", "ROUTES", "ApiError", "register_action_routes", "init_app", "ticket_by_number", "ticket_json"]
 
 # the resources beyond one ticket: create and list, caller history and screen pop, units,
 # categories and routing, reports (each module registers its routes on `bp`)

@@ -39,7 +39,7 @@ def record_ticket(actor: User, draft: dict, *, answer: str | None = None, kb_art
     the registry. Otherwise it waits for dispatch, unless auto-dispatch is switched on
     and a certain routing rule matches: then it is dispatched at once, by that rule.
     An anonymous request gets its query code (查询码) here. `origin` holds the checked
-    telephony and platform columns of a ticket recorded through an interface
+    telephony, platform and Open311 columns of a ticket recorded through an interface
     (hotline.intake.origin), set before any dispatch so a platform's time limit binds it.
     """
     require_role(actor, *INTAKE_ROLES)

@@ -278,10 +278,8 @@ def submit(form: Mapping[str, str]) -> list[dict]:
     token = secrets.token_hex(16)
     with unit_of_work():
         try:
-            ticket = record_ticket(actor, draft)
+            ticket = record_ticket(actor, draft, origin={"open311_token": token})
         except ValidationFailed as err:
             raise Open311Error(400, f"{PARAMS.get(err.field, err.field or '请求')}：{err.message}") from None
-        ticket.open311_token = token
-        db.session.flush()
         number = ticket.number
     return [{"service_request_id": number, "token": token, "service_notice": SERVICE_NOTICE, "account_id": None}]

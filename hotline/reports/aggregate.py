@@ -15,7 +15,7 @@ from hotline.deadlines.services import calendar
 from hotline.enums import UnitKind
 from hotline.extensions import db
 from hotline.reports.definitions import Definitions
-from hotline.reports.metrics import METRICS, Period, collect
+from hotline.reports.metrics import Period, collect
 from hotline.units.models import Unit
 
 

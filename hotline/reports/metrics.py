@@ -20,13 +20,14 @@ from typing import Callable
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from hotline.callbacks.models import Callback
 from hotline.enums import (AssignmentRole, AssignmentState, Closure, EventAction, ExtensionState, Resolution,
-                           RequestState, ReturnDecision, Satisfaction, TicketState, UnitKind)
+                           ReturnDecision, Satisfaction, TicketState, UnitKind)
 from hotline.extensions import db
 from hotline.handling.models import Suspension
+from hotline.reports.callback_figures import (callbacks_query, distinct_items, pending_decisions_query, pick_callback,
+                                              waiting)
 from hotline.reports.definitions import Definitions
-from hotline.supervision.models import Dispute, SupervisionCase
+from hotline.supervision.models import SupervisionCase
 from hotline.tickets.history import AssignmentVersion, as_left, as_of
 from hotline.tickets.models import Assignment, ExtensionRequest, Reply, Ticket, TicketEvent, TicketReturn
 from hotline.units.models import Unit
@@ -43,6 +44,10 @@ class Period:
         """The period's figures taken at its end, or now while it runs; the clock counts in
         whole seconds, so "now" includes what happened in the current second."""
         return cls(start, end, min(now + timedelta(seconds=1), end))
+
+    def covers(self, col):
+        """SQL condition: `col` falls in the period as far as it has run (start <= col < as_of)."""
+        return sa.and_(col >= self.start, col < self.as_of)
 
     def key(self) -> dict:
         return {"start": self.start.isoformat(), "end": self.end.isoformat(), "as_of": self.as_of.isoformat()}
@@ -89,10 +94,6 @@ class Metric:
         return THINGS[self.counts][0]
 
 
-def _in(col, p: Period):
-    return sa.and_(col >= p.start, col < p.as_of)
-
-
 # --- assignments dispatched in the period, as they stood at as_of -------------------------
 def _dispatched(role: AssignmentRole):
     def query(p: Period, d: Definitions) -> sa.Select:
@@ -105,7 +106,7 @@ def _dispatched(role: AssignmentRole):
                           v.state, v.active, v.signed_at, v.sign_due_at, v.replied_at, v.handle_due_at,
                           timely_return.label("timely_return"))
                 .join(v, sa.and_(v.assignment_id == Assignment.id, as_of(v, p.as_of)))
-                .where(Assignment.role == role, _in(Assignment.dispatched_at, p)))
+                .where(Assignment.role == role, p.covers(Assignment.dispatched_at)))
     return query
 
 
@@ -128,7 +129,7 @@ def _closed(p: Period, d: Definitions) -> sa.Select:
             .outerjoin(v, sa.and_(v.ticket_id == e.ticket_id, v.role == AssignmentRole.LEAD, v.active.is_(True),
                                   as_left(v, e.at)))
             .where(e.to_state == TicketState.CLOSED, sa.or_(e.from_state.is_(None), e.from_state != TicketState.CLOSED),
-                   _in(e.at, p),
+                   p.covers(e.at),
                    closure.in_([c.value for c in COUNTED_CLOSURES])))
 
 
@@ -172,7 +173,7 @@ def _returns(p: Period, d: Definitions) -> sa.Select:
                       TicketReturn.returned_at.label("at"), overruled.label("overruled"),
                       (TicketReturn.returned_at <= Assignment.return_due_at).label("timely"))
             .join(Assignment, Assignment.id == TicketReturn.assignment_id)
-            .where(_in(TicketReturn.returned_at, p)))
+            .where(p.covers(TicketReturn.returned_at)))
 
 
 def _extensions(p: Period, d: Definitions) -> sa.Select:
@@ -180,30 +181,30 @@ def _extensions(p: Period, d: Definitions) -> sa.Select:
     return (sa.select(Assignment.unit_id, ExtensionRequest.ticket_id, ExtensionRequest.id.label("item_id"),
                       ExtensionRequest.requested_at.label("at"), approved.label("approved"))
             .join(Assignment, Assignment.id == ExtensionRequest.assignment_id)
-            .where(_in(ExtensionRequest.requested_at, p)))
+            .where(p.covers(ExtensionRequest.requested_at)))
 
 
 def _reopens(p: Period, d: Definitions) -> sa.Select:
     return (sa.select(Assignment.unit_id, TicketEvent.ticket_id, TicketEvent.ticket_id.label("item_id"), TicketEvent.at)
             .join(Assignment, Assignment.id == TicketEvent.assignment_id)
-            .where(TicketEvent.action == EventAction.REOPEN, _in(TicketEvent.at, p)))
+            .where(TicketEvent.action == EventAction.REOPEN, p.covers(TicketEvent.at)))
 
 
 def _replies(p: Period, d: Definitions) -> sa.Select:
     return (sa.select(Reply.unit_id, Reply.ticket_id, Reply.id.label("item_id"), Reply.created_at.label("at"),
                       Reply.contacted_citizen.label("contacted"))
             .join(Assignment, Assignment.id == Reply.assignment_id)
-            .where(Assignment.role == AssignmentRole.LEAD, _in(Reply.created_at, p)))
+            .where(Assignment.role == AssignmentRole.LEAD, p.covers(Reply.created_at)))
 
 
 def _cases_opened(p, d):
     return sa.select(SupervisionCase.unit_id, SupervisionCase.ticket_id, SupervisionCase.id.label("item_id"),
-                     SupervisionCase.opened_at.label("at")).where(_in(SupervisionCase.opened_at, p))
+                     SupervisionCase.opened_at.label("at")).where(p.covers(SupervisionCase.opened_at))
 
 
 def _cases_closed(p, d):
     return sa.select(SupervisionCase.unit_id, SupervisionCase.ticket_id, SupervisionCase.id.label("item_id"),
-                     SupervisionCase.closed_at.label("at")).where(_in(SupervisionCase.closed_at, p))
+                     SupervisionCase.closed_at.label("at")).where(p.covers(SupervisionCase.closed_at))
 
 
 def _cases_open(p, d):
@@ -211,80 +212,6 @@ def _cases_open(p, d):
                      SupervisionCase.opened_at.label("at")).where(
         SupervisionCase.opened_at < p.as_of,
         sa.or_(SupervisionCase.closed_at.is_(None), SupervisionCase.closed_at >= p.as_of))
-
-
-# --- callbacks: per ticket, its first or final counted callback of the period ---------------
-def _lead_unit_at(ticket_id, moment):
-    v = aliased(AssignmentVersion)
-    return (sa.select(v.unit_id).where(v.ticket_id == ticket_id, v.role == AssignmentRole.LEAD, v.active.is_(True),
-                                       as_of(v, moment)).limit(1).scalar_subquery())
-
-
-def _callback_columns(p: Period):
-    """A callback with what decided it by as_of: the supervisor's ruling on an unreasonable
-    request (the first 重办 or 诉求不合理办结 after it: a ruling is never overwritten in the
-    events) and the latest 甄别 decided before as_of (which the callback row's decision
-    columns are overwritten by)."""
-    e = aliased(TicketEvent)
-
-    def first(action):  # asked only of unreasonable requests (CASE evaluates it lazily)
-        return sa.case((Callback.request_reasonable.is_(False), sa.select(sa.func.min(e.at)).where(
-            e.ticket_id == Callback.ticket_id, e.action == action, e.at >= Callback.created_at).scalar_subquery()),
-            else_=None)
-
-    dispute = (sa.select(Dispute.state).where(Dispute.ticket_id == Callback.ticket_id, Dispute.callback_id == Callback.id,
-                                              Dispute.decided_at.is_not(None), Dispute.decided_at < p.as_of)
-               .order_by(Dispute.decided_at.desc(), Dispute.id.desc()).limit(1).scalar_subquery())
-    return (sa.func.coalesce(_lead_unit_at(Callback.ticket_id, Callback.created_at), Ticket.lead_unit_id)
-            .label("unit_id"), Callback.ticket_id, Callback.ticket_id.label("item_id"), Callback.created_at.label("at"),
-            Callback.id.label("callback_id"), Callback.satisfaction, Callback.resolution,
-            Callback.request_reasonable, first(EventAction.REOPEN).label("ruled_counted_at"),
-            first(EventAction.CONFIRM_UNREASONABLE).label("ruled_out_at"), dispute.label("dispute"))
-
-
-def _callbacks(p: Period, d: Definitions) -> sa.Select:
-    return (sa.select(*_callback_columns(p)).join(Ticket, Ticket.id == Callback.ticket_id)
-            .where(_in(Callback.created_at, p), Callback.reached.is_(True)))
-
-
-def _ruling(r, p: Period) -> bool | None:
-    """The supervisor's ruling on an unreasonable request as of as_of: True counted,
-    False not counted, None not yet ruled."""
-    rulings = [(at, counted) for at, counted in ((r.ruled_counted_at, True), (r.ruled_out_at, False))
-               if at is not None and at < p.as_of]
-    return min(rulings)[1] if rulings else None
-
-
-def counts_against_unit(r, p: Period) -> bool:
-    """As of as_of: a 甄别 decided by then rules; otherwise a reasonable request counts, and
-    an unreasonable one as the supervisor ruled it (waiting: in no rate, in 不合理待裁定)."""
-    if r.dispute is not None:
-        return r.dispute is not RequestState.APPROVED  # upheld: 不计入单位
-    if r.request_reasonable is not False:
-        return True
-    return bool(_ruling(r, p))
-
-
-def _waiting(rows, p, d):
-    return _distinct_items([r for r in rows if r.dispute is None and _ruling(r, p) is None], p, d)
-
-
-def _pick_callback(rows, p, d):
-    chosen = {}
-    for r in sorted((r for r in rows if counts_against_unit(r, p)), key=lambda r: (r.at, r.callback_id)):
-        if d.callback_pick == "final" or r.item_id not in chosen:
-            chosen[r.item_id] = r
-    return list(chosen.values())
-
-
-def _pending_decisions(p: Period, d: Definitions) -> sa.Select:
-    """不满意 the agent judged unreasonable, waiting at as_of for the supervisor's decision."""
-    return (sa.select(*_callback_columns(p)).join(Ticket, Ticket.id == Callback.ticket_id)
-            .where(Callback.created_at < p.as_of, Callback.reached.is_(True), Callback.request_reasonable.is_(False)))
-
-
-def _distinct_items(rows, p, d):
-    return list({r.item_id: r for r in sorted(rows, key=lambda r: r.at)}.values())
 
 
 # --- calls taken by the centre ---------------------------------------------------------------
@@ -302,7 +229,7 @@ def _calls(p: Period, d: Definitions) -> sa.Select:
     return (sa.select(centre.label("unit_id"), Ticket.id.label("ticket_id"), Ticket.id.label("item_id"),
                       Ticket.created_at.label("at"), direct.label("direct"),
                       sa.case((Ticket.caller_phone == "", None), else_=previous).label("previous_call"))
-            .where(_in(Ticket.created_at, p)))
+            .where(p.covers(Ticket.created_at)))
 
 
 def _repeat(r, p, d) -> bool:
@@ -317,13 +244,13 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
     Family("co_overdue", "assignments", _overdue(AssignmentRole.CO)),
     Family("returns", "returns", _returns),
     Family("extensions", "extensions", _extensions),
-    Family("reopens", "tickets", _reopens, _distinct_items),
+    Family("reopens", "tickets", _reopens, distinct_items),
     Family("replies", "replies", _replies),
     Family("cases_opened", "cases", _cases_opened),
     Family("cases_closed", "cases", _cases_closed),
     Family("cases_open", "cases", _cases_open),
-    Family("callbacks", "tickets", _callbacks, _pick_callback),
-    Family("pending_decisions", "tickets", _pending_decisions, _waiting),
+    Family("callbacks", "tickets", callbacks_query, pick_callback),
+    Family("pending_decisions", "tickets", pending_decisions_query, waiting),
     Family("calls", "tickets", _calls),
 ]}
 

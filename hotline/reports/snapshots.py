@@ -21,9 +21,9 @@ from hotline.extensions import db
 from hotline.reports import periods
 from hotline.reports.aggregate import Figures, centre_id, figure_ids, unit_nodes
 from hotline.reports.definitions import Definitions, current, formulas
-from hotline.reports.metrics import METRICS, Period, THINGS, rows_of
+from hotline.reports.metrics import METRICS, Period, rows_of
 from hotline.reports.models import KINDS, ReportSnapshot
-from hotline.reports.rates import NEEDED, RATE_LABELS, parts, rate_values
+from hotline.reports.rates import NEEDED, parts, rate_values
 from hotline.scheduler.models import Escalation
 from hotline.supervision.levels import level_names
 from hotline.tickets.models import Ticket
@@ -220,5 +220,3 @@ def report_job(kind: str, now: datetime | None = None) -> dict:
     return {"period": row.period, "revision": row.revision, "units": len(row.data["rows"]),
             "overdue": len(row.data["overdue"])}
 
-
-__all__ = ["build_report", "generate_report", "diff", "latest", "revisions", "report_job", "RATE_LABELS", "THINGS"]

@@ -24,7 +24,7 @@ from hotline.reports.definitions import Definitions, current, validate
 from hotline.reports.metrics import METRICS, THINGS, Period, collect
 from hotline.reports.models import KINDS, ReportSnapshot
 from hotline.reports.rates import RATE_LABELS, RATES, change, hours, last_full_week, percent, unit_ranking
-from hotline.reports.snapshots import SECTIONS, build_report, diff, generate_report, latest, revisions
+from hotline.reports.snapshots import build_report, diff, generate_report, revisions
 from hotline.tickets.models import Ticket
 from hotline.units.models import Unit
 
@@ -341,4 +341,3 @@ def drill():
                            thing=THINGS[METRICS[key].counts][0])
 
 
-__all__ = ["bp", "SECTIONS", "latest"]

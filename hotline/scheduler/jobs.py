@@ -28,7 +28,7 @@ from hotline.extensions import db
 from hotline.lifecycle.events import insert_from_select, json_literal
 from hotline.notifications.models import Notification
 from hotline.notifications.services import send_pending_email
-from hotline.reports.weekly import monthly_report_job, weekly_report_job
+from hotline.reports.snapshots import report_job
 from hotline.scheduler.models import Alert, Escalation
 from hotline.supervision.levels import level_names
 from hotline.supervision.models import SupervisionCase, SupervisionProgress
@@ -304,12 +304,12 @@ def send_email(now: datetime | None = None) -> dict:
 
 def weekly_report(now: datetime | None = None) -> dict:
     """Mondays 08:00: generate and store the past week's overdue report."""
-    return weekly_report_job(now or clock_now())
+    return report_job("weekly", now or clock_now())
 
 
 def monthly_report(now: datetime | None = None) -> dict:
     """The 1st of each month, 08:00: generate and store the past month's bulletin (月度通报)."""
-    return monthly_report_job(now or clock_now())
+    return report_job("monthly", now or clock_now())
 
 
 def webhooks(now: datetime | None = None) -> dict:

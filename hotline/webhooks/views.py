@@ -35,7 +35,8 @@ def new_webhook():
         sub = svc.create_subscription(form.data)
         return (f"已创建推送订阅 {sub.system}，请把签名密钥告知接收方", url_for(".edit_webhook", sub_id=sub.id))
 
-    return form_page(form, "admin/webhooks_form.html", save, title="新建推送订阅", sub=None)
+    return form_page(form, "admin/webhooks_form.html", save, title="新建推送订阅", sub=None,
+                     back=url_for(".webhooks"))
 
 
 @bp.route("/webhooks/<int:sub_id>/edit", methods=["GET", "POST"])
@@ -48,7 +49,8 @@ def edit_webhook(sub_id: int):
         svc.update_subscription(sub, form.data)
         return f"已保存推送订阅 {sub.system}", url_for(".edit_webhook", sub_id=sub.id)
 
-    page = form_page(form, "admin/webhooks_form.html", save, title=f"编辑推送订阅 {sub.system}", sub=sub)
+    page = form_page(form, "admin/webhooks_form.html", save, title=f"编辑推送订阅 {sub.system}", sub=sub,
+                     back=url_for(".webhooks"))
     return _no_store(page)  # the page shows the secret
 
 
