@@ -1,5 +1,6 @@
 """Configuration classes. Everything secret or site-specific comes from the environment."""
 import os
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -67,8 +68,34 @@ class Config:
     TICKETS_PER_PAGE = 50
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     PASSWORD_HASH_METHOD = "scrypt:131072:8:1"
+    # Password rules (every path that sets one): minimum length, zxcvbn score 0–4.
+    PASSWORD_MIN_LENGTH = int(os.environ.get("HOTLINE_PASSWORD_MIN_LENGTH", "10"))
+    PASSWORD_MIN_SCORE = int(os.environ.get("HOTLINE_PASSWORD_MIN_SCORE", "3"))
+    # Sign-in throttling: after this many failures in a window of LOGIN_LOCKOUT_SECONDS
+    # the account (whoever tries) or the address (whatever account) is refused until the
+    # window ends (0 turns one off). Shared by every worker (Redis or the database).
+    LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("HOTLINE_LOGIN_FAILURES_PER_ACCOUNT", "5"))
+    LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("HOTLINE_LOGIN_FAILURES_PER_ADDRESS", "30"))
+    LOGIN_LOCKOUT_SECONDS = int(os.environ.get("HOTLINE_LOGIN_LOCKOUT_SECONDS", "900"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_NAME = "hotline_session"
+    # A session without 记住我 lasts until the browser closes; with it, this many days.
+    REMEMBER_COOKIE_DURATION = timedelta(days=int(os.environ.get("HOTLINE_REMEMBER_DAYS", "7")))
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    # Security headers (hotline/security.py); HSTS only where HTTPS is certain (production).
+    HSTS_SECONDS = 0
+    # The audit trail: entries older than this many days are purged by
+    # `flask --app wsgi audit purge` (0 keeps everything).
+    AUDIT_RETENTION_DAYS = int(os.environ.get("HOTLINE_AUDIT_RETENTION_DAYS", "1095"))
+    # /status (public look-up): failed look-ups per address per window refuse that address;
+    # failures on one ticket number from many addresses slow that number down (back-off),
+    # they never lock out the citizen who has the right digits.
+    STATUS_FAILURES_PER_ADDRESS = int(os.environ.get("HOTLINE_STATUS_FAILURES_PER_ADDRESS", "20"))
+    STATUS_FAILURES_PER_NUMBER_AND_ADDRESS = int(os.environ.get("HOTLINE_STATUS_FAILURES_PER_NUMBER_AND_ADDRESS", "5"))
+    STATUS_NUMBER_ADDRESSES_BEFORE_BACKOFF = int(os.environ.get("HOTLINE_STATUS_NUMBER_ADDRESSES", "3"))
+    STATUS_WINDOW_SECONDS = int(os.environ.get("HOTLINE_STATUS_WINDOW_SECONDS", "600"))
 
 
 class DevelopmentConfig(Config):
@@ -84,14 +111,43 @@ class TestingConfig(Config):
     REDIS_URL = None
 
 
+# Values seen in examples and tutorials: never a production secret.
+KNOWN_SECRETS = {"dev", "development", "testing", "test", "secret", "changeme", "change-me", "change_me",
+                 "please-change-me", "secret_key", "secret-key", "your-secret-key", "supersecret",
+                 "default", "hotline", "12345", "password", "flask", "insecure"}
+MIN_SECRET_BYTES = 32
+
+
+def secret_problems(secret) -> list[str]:
+    """Why `secret` is not fit for production (empty list when it is)."""
+    if not secret:
+        return ["SECRET_KEY is not set (export a random value: python3 -c 'import secrets; print(secrets.token_hex(32))')"]
+    raw = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
+    problems = []
+    if len(raw) < MIN_SECRET_BYTES:
+        problems.append(f"SECRET_KEY is {len(raw)} bytes; production needs at least {MIN_SECRET_BYTES}")
+    lowered = raw.decode("utf-8", "replace").strip().lower()
+    if lowered in KNOWN_SECRETS or any(lowered.startswith(k + "-") or lowered.startswith(k + "_") for k in
+                                       ("dev", "changeme", "change-me", "testing")) or len(set(lowered)) < 8:
+        problems.append("SECRET_KEY is a known or trivial value")
+    return problems
+
+
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    HSTS_SECONDS = int(os.environ.get("HOTLINE_HSTS_SECONDS", str(365 * 86400)))
 
     @classmethod
-    def check(cls):
-        if not os.environ.get("SECRET_KEY"):
-            raise RuntimeError("SECRET_KEY must be set in the environment for production")
+    def check(cls, config=None):
+        problems = secret_problems((config or {}).get("SECRET_KEY") or os.environ.get("SECRET_KEY"))
+        if problems:
+            raise RuntimeError("refusing to start in production: " + "; ".join(problems))
+
+
+def config_name(environ=os.environ) -> str:
+    """HOTLINE_CONFIG, or production: development settings only when asked for."""
+    return environ.get("HOTLINE_CONFIG") or "production"
 
 
 CONFIGS = {

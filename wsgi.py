@@ -1,6 +1,7 @@
-"""WSGI entry point: `flask --app wsgi run`, `gunicorn wsgi:app`."""
-import os
+"""WSGI entry point: `flask --app wsgi run`, `gunicorn wsgi:app`.
 
+Production settings unless HOTLINE_CONFIG=development (or testing) is set explicitly."""
+from config import config_name
 from hotline import create_app
 
-app = create_app(os.environ.get("HOTLINE_CONFIG", "development"))
+app = create_app(config_name())

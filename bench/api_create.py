@@ -195,7 +195,7 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 def api_env() -> dict:
-    env = {"HOTLINE_CONFIG": "production", "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret"),
+    env = {"HOTLINE_CONFIG": "production", "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret-not-for-production-use-0123456789"),
            "DATABASE_URL": f"{PG}/{DB_NAME}", "HOTLINE_PROXY_X_FOR": "0"}
     big = str(10 ** 9)
     if RATE_LIMITS == "off":
@@ -318,7 +318,7 @@ def in_process_app():
     from hotline import create_app
 
     env = api_env()
-    over = dict(SQLALCHEMY_DATABASE_URI=URL, SECRET_KEY="bench-only-secret",
+    over = dict(SQLALCHEMY_DATABASE_URI=URL, SECRET_KEY="bench-only-secret-not-for-production-use-0123456789",
                 API_RATE_LIMIT_PER_TOKEN=int(env["HOTLINE_API_RATE_LIMIT_PER_TOKEN"]),
                 API_RATE_LIMIT_PER_ADDRESS=int(env["HOTLINE_API_RATE_LIMIT_PER_ADDRESS"]),
                 REDIS_URL=env.get("REDIS_URL") or None)

@@ -9,10 +9,12 @@ import secrets
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from config import CONFIGS, INSTANCE_DIR
+from config import CONFIGS, INSTANCE_DIR, config_name
 from hotline import models, stages  # noqa: F401  (every table; every lifecycle action, before its form attaches)
 from hotline.admin.views import bp as admin_bp
 from hotline.api import views as api_views
+from hotline import security
+from hotline.audit import views as audit_views
 from hotline.auth.views import bp as auth_bp
 from hotline.callbacks.views import bp as callbacks_bp
 from hotline.cli import register_cli
@@ -36,11 +38,11 @@ BLUEPRINTS = (auth_bp, tickets_bp, admin_bp, intake_bp, notifications_bp, superv
 def create_app(config: str | type | None = None, **overrides) -> Flask:
     app = Flask("hotline", instance_path=str(INSTANCE_DIR), template_folder=os.path.join(ROOT, "templates"))
     if config is None or isinstance(config, str):
-        config = CONFIGS[config or os.environ.get("HOTLINE_CONFIG", "development")]
+        config = CONFIGS[config or config_name()]
     app.config.from_object(config)
     app.config.update(overrides)
     if hasattr(config, "check"):
-        config.check()
+        config.check(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
@@ -57,12 +59,14 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     with app.app_context():
         configure_engine(db.engine)
 
+    security.init_app(app)  # before the routes: it bounds <int:…> ids
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     app.register_blueprint(open311_bp)  # Open311 GeoReport v2 (/open311/v2)
     api_views.init_app(app)
     register_cli(app)
     register_web(app)
+    audit_views.init_app(app)
     return app
 
 

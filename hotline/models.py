@@ -1,5 +1,6 @@
 """Import every model so Alembic and create_all see the whole schema."""
 from hotline.admin.models import Setting  # noqa: F401
+from hotline.audit.models import AuditEntry  # noqa: F401
 from hotline.api.models import ApiToken, IdempotencyKey  # noqa: F401
 from hotline.auth.models import User, UserRole  # noqa: F401
 from hotline.callbacks.models import Callback, StatusLookup  # noqa: F401

@@ -1,11 +1,14 @@
 """Error pages and template helpers shared by every blueprint."""
-from flask import Flask, render_template, request
+import sqlalchemy.exc as sa_exc
+from flask import Flask, current_app, render_template, request
 from flask_login import current_user
 
 from hotline import enums
-from hotline.api.errors import from_domain, from_http, is_api
+from hotline.api.errors import from_domain, from_http, is_api, response as api_response
+from hotline.audit.services import record_now
 from hotline.clock import now
-from hotline.errors import DomainError
+from hotline.errors import DomainError, PermissionDenied
+from hotline.extensions import db
 from hotline.notifications.services import unread_count
 
 
@@ -47,18 +50,79 @@ def register_web(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain_error(err: DomainError):
+        if isinstance(err, PermissionDenied):
+            record_now("refused", detail={"code": err.code, "method": request.method})
         if is_api(request.path):
             return from_domain(err)
-        return render_template("error.html", code=err.code, message=err.message), err.status
+        return render_template("error.html", message=err.message), err.status
 
     @app.errorhandler(403)
     def _forbidden(err):
+        record_now("refused", detail={"method": request.method})
         if is_api(request.path):
             return from_http(err)
-        return render_template("error.html", code="FORBIDDEN", message="您无权访问该页面"), 403
+        return render_template("error.html", message="您无权访问该页面"), 403
 
     @app.errorhandler(404)
     def _not_found(err):
         if is_api(request.path):
             return from_http(err)
-        return render_template("error.html", code="NOT_FOUND", message="页面不存在"), 404
+        return render_template("error.html", message="页面不存在，请检查地址是否正确"), 404
+
+    @app.errorhandler(400)
+    def _bad_request(err):
+        if is_api(request.path):
+            return from_http(err)
+        return _error_page("请求无效，请返回上一页检查填写的内容后重试", 400)
+
+    @app.errorhandler(405)
+    def _method(err):
+        if is_api(request.path):
+            return from_http(err)
+        return _error_page("不支持该操作方式，请从页面上的按钮进入", 405)
+
+    @app.errorhandler(413)
+    def _too_large(err):
+        """Refused from Content-Length before the body is read. The page sends the user back
+        to the form, where hotline.js brings back what was typed (kept in the browser at
+        submit time); the form page also checks file sizes before sending."""
+        if is_api(request.path):
+            return from_http(err)
+        limit = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+        back = safe_back()
+        return render_template("error.html", message=f"提交的内容过大（附件总计不能超过 {limit} MB），未保存。"
+                               "请返回表单（已填写的文字会恢复），压缩或减少附件后再提交。",
+                               back=back, restore_draft=True), 413
+
+    @app.errorhandler(429)
+    def _too_many(err):
+        if is_api(request.path):
+            return from_http(err)
+        return _error_page("操作过于频繁，请稍后再试", 429)
+
+    @app.errorhandler(sa_exc.DataError)
+    def _data_error(err):
+        """Text the database cannot store (a NUL byte on PostgreSQL) or a number out of range
+        that slipped past the forms: refused, nothing stored."""
+        db.session.rollback()
+        if is_api(request.path):
+            return api_response(400, "INVALID_INPUT", "提交的内容含有无法保存的字符或超出范围的数值")
+        return _error_page("提交的内容含有无法保存的字符（如控制字符）或超出范围的数值，请返回修改后重试", 400)
+
+    @app.errorhandler(500)
+    def _server_error(err):
+        db.session.rollback()
+        if is_api(request.path):
+            return api_response(500, "INTERNAL", "服务器内部错误，请稍后重试")
+        return _error_page("服务器内部错误，操作未完成，请稍后重试；如反复出现请联系系统管理员", 500)
+
+
+def _error_page(message: str, status: int):
+    return render_template("error.html", message=message), status
+
+
+def safe_back() -> str:
+    """The form page to go back to: this path (forms post to their own page) as a GET."""
+    from hotline.auth.views import safe_next
+
+    return safe_next(request.full_path.rstrip("?"))

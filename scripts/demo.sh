@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export FLASK_APP=wsgi
+export HOTLINE_CONFIG=${HOTLINE_CONFIG:-development}  # the demo: plain HTTP, development settings
 .venv/bin/flask db upgrade
 .venv/bin/flask demo load
 exec .venv/bin/flask run --host "${HOST:-127.0.0.1}" --port "${PORT:-5000}"

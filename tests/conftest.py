@@ -106,6 +106,8 @@ def _empty_database():
 
     db.session.remove()
     with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # the audit trail's trigger lets only a purge delete
+            conn.exec_driver_sql("SET LOCAL hotline.audit_purge = 'on'")
         for table in reversed(db.metadata.sorted_tables):
             conn.execute(table.delete())
     seed_default_policy()

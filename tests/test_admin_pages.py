@@ -139,7 +139,7 @@ def test_user_form_errors_are_chinese_and_keep_input(admin, world):
         username="lisi", display_name="李四", unit_id=world.district.id, roles=["operator"], password="short"))
     html = html_of(resp)
     assert resp.status_code == 400
-    assert "密码至少 8 位" in html and 'value="lisi"' in html and 'value="李四"' in html
+    assert "密码至少 10 位" in html and 'value="lisi"' in html and 'value="李四"' in html
 
     resp = submit(admin, "/admin/users/new", dict(
         username="operator", display_name="重复的人", unit_id=world.district.id, roles=["operator"],

@@ -35,4 +35,4 @@ def test_users_create_refuses_unknown_unit_and_duplicate_name(app, world):
     assert dup.exit_code != 0 and "已存在" in dup.output
     short = runner.invoke(args=["users", "create", "qian", "--role", "operator", "--unit", "CENTRE",
                                 "--password", "short"])
-    assert short.exit_code != 0 and "至少 8 位" in short.output
+    assert short.exit_code != 0 and "至少 10 位" in short.output

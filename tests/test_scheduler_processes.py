@@ -21,7 +21,7 @@ def start(url, tmp_path, name):
     env = dict(os.environ, DATABASE_URL=url, HOTLINE_INSTANCE_DIR=str(tmp_path / name),
                HOTLINE_DEADLINE_WATCH_SECONDS="1", HOTLINE_ESCALATION_SECONDS="2", HOTLINE_SUPERVISION_SECONDS="2",
                HOTLINE_CALLBACK_DUE_SECONDS="2", HOTLINE_SEND_EMAIL_SECONDS="5",
-               HOTLINE_STANDBY_RETRY_SECONDS="0.3", PYTHONUNBUFFERED="1")
+               HOTLINE_STANDBY_RETRY_SECONDS="0.3", PYTHONUNBUFFERED="1", HOTLINE_CONFIG="development")
     log = open(tmp_path / f"{name}.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "scheduler", "run"], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT)

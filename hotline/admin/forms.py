@@ -55,7 +55,9 @@ class UserCreateForm(AdminForm):
     display_name = StringField("姓名", validators=[_required("姓名"), Length(max=100, message="姓名不能超过 100 个字")])
     unit_id = SelectField("所属单位", coerce=optional_int, validators=[DataRequired("请选择所属单位")])
     roles = MultiCheckboxField("角色", choices=Role.choices(), validators=[DataRequired("至少选择一个角色")])
-    password = PasswordField("初始密码", validators=[_required("密码"), Length(min=8, message="密码至少 8 位")])
+    # The rules (length, strength, not the name, not common) are checked by the service.
+    password = PasswordField("初始密码", description="用户首次登录时须修改；至少 10 位，不能是常见密码或含用户名",
+                             validators=[_required("密码"), Length(max=128, message="密码不能超过 128 位")])
 
 
 class UserEditForm(AdminForm):
@@ -63,8 +65,8 @@ class UserEditForm(AdminForm):
     unit_id = SelectField("所属单位", coerce=optional_int, validators=[DataRequired("请选择所属单位")])
     roles = MultiCheckboxField("角色", choices=Role.choices(), validators=[DataRequired("至少选择一个角色")])
     active = BooleanField("启用")
-    password = PasswordField("重置密码", description="留空则不修改；新密码至少 8 位",
-                             validators=[Optional(), Length(min=8, message="密码至少 8 位")])
+    password = PasswordField("重置密码", description="留空则不修改；用户下次登录时须修改；至少 10 位，不能是常见密码或含用户名",
+                             validators=[Optional(), Length(max=128, message="密码不能超过 128 位")])
 
 
 class UnitForm(AdminForm):

@@ -31,6 +31,11 @@ class User(UserMixin, db.Model):
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     phone: Mapped[str | None] = mapped_column(sa.String(32))
+    #: Bumped whenever the user's sessions must end (logout, password, roles, unit, status):
+    #: part of the id kept in the session and the remember-me cookie, so older cookies fail.
+    session_gen: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: Set when someone else (an admin) chose the password: changed at the next sign-in.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     unit: Mapped[Unit] = relationship(lazy="joined")
     role_rows: Mapped[list[UserRole]] = relationship(
@@ -43,6 +48,8 @@ class User(UserMixin, db.Model):
 
     def set_roles(self, roles) -> None:
         wanted = {Role.coerce(r) for r in roles}
+        if self.id is not None and wanted != self.roles:
+            self.end_sessions()
         self.role_rows = [r for r in self.role_rows if r.role in wanted]
         have = {r.role for r in self.role_rows}
         for role in sorted(wanted - have, key=lambda r: r.value):
@@ -54,6 +61,14 @@ class User(UserMixin, db.Model):
     def set_password(self, password: str) -> None:
         method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt:131072:8:1")
         self.password_hash = generate_password_hash(password, method=method)
+        self.end_sessions()
+
+    def end_sessions(self) -> None:
+        """Every session and remember-me cookie issued before now stops working."""
+        self.session_gen = (self.session_gen or 0) + 1
+
+    def get_id(self) -> str:  # Flask-Login: kept in the session and the remember-me cookie
+        return f"{self.id}.{self.session_gen or 0}"
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

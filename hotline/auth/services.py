@@ -6,6 +6,8 @@ import sqlalchemy as sa
 
 from hotline.units.models import Unit
 from hotline.auth.models import User, UserRole
+from hotline.auth.passwords import check_password_rules
+from hotline.auth.throttle import dummy_check
 from hotline.enums import Role
 from hotline.errors import ValidationFailed
 from hotline.extensions import db
@@ -20,16 +22,21 @@ def find_unit(ref: str) -> Unit | None:
     return db.session.scalars(sa.select(Unit).where(sa.or_(*cond)).limit(1)).first()
 
 
-def create_user(username: str, password: str, roles, unit: Unit, display_name: str | None = None) -> User:
+def create_user(username: str, password: str, roles, unit: Unit, display_name: str | None = None, *,
+                must_change: bool = True, check_rules: bool = True) -> User:
+    """A new account. Its password was chosen by someone else (an admin, the CLI), so by
+    default the user must change it at the first sign-in. Only the demo loader, whose
+    passwords are published, skips the rules and the forced change."""
     username = (username or "").strip()
     if not username:
         raise ValidationFailed("请填写用户名", field="username")
-    if len(password or "") < 8:
-        raise ValidationFailed("密码至少 8 位", field="password")
+    if check_rules:
+        check_password_rules(password, username, display_name or "")
     roles = _clean_roles(roles)
     if db.session.scalar(sa.select(User.id).where(User.username == username)):
         raise ValidationFailed(f"用户名 {username} 已存在", field="username")
-    user = User(username=username, display_name=display_name or username, unit=unit)
+    user = User(username=username, display_name=display_name or username, unit=unit,
+                must_change_password=must_change)
     user.set_password(password)
     user.set_roles(roles)
     db.session.add(user)
@@ -38,9 +45,28 @@ def create_user(username: str, password: str, roles, unit: Unit, display_name: s
 
 
 def authenticate(username: str, password: str) -> User | None:
-    user = db.session.scalars(sa.select(User).where(User.username == (username or "").strip())).first()
-    if user is None or not user.active or not user.check_password(password or ""):
+    """The active user with this name and password, or None. The same hashing work is done
+    whether the name exists or not (no enumeration by timing)."""
+    user = db.session.scalars(sa.select(User).where(User.username == (username or "").strip()[:64])).first()
+    if user is None:
+        dummy_check(password)
         return None
+    if not user.check_password(password or "") or not user.active:
+        return None
+    return user
+
+
+def change_password(user: User, current: str, new: str) -> User:
+    """The user's own change: the current password, then the rules; every other session of
+    the user ends (the caller signs this one in again)."""
+    if not user.check_password(current or ""):
+        raise ValidationFailed("当前密码不正确", field="current_password")
+    if current == new:
+        raise ValidationFailed("新密码不能与当前密码相同", field="new_password")
+    check_password_rules(new, user.username, user.display_name, field="new_password")
+    user.set_password(new)
+    user.must_change_password = False
+    db.session.flush()
     return user
 
 
@@ -69,8 +95,8 @@ def update_user(user: User, display_name: str, unit: Unit, roles, active: bool,
     if unit.id != user.unit_id and not unit.active:
         raise ValidationFailed(f"单位「{unit.name}」已停用", field="unit_id")
     roles = _clean_roles(roles)
-    if password and len(password) < 8:
-        raise ValidationFailed("密码至少 8 位", field="password")
+    if password:
+        check_password_rules(password, user.username, display_name)
     active = bool(active)
     if user.active and Role.ADMIN in user.roles and not (active and Role.ADMIN in roles):
         others = db.session.scalar(
@@ -79,9 +105,12 @@ def update_user(user: User, display_name: str, unit: Unit, roles, active: bool,
         if not others:
             raise ValidationFailed("系统至少需要一名启用的系统管理员，不能停用或取消最后一名管理员",
                                    field="roles" if active else "active")
+    if active != user.active or unit.id != user.unit_id:
+        user.end_sessions()
     user.display_name, user.unit, user.active = display_name, unit, active
     user.set_roles(roles)
-    if password:
+    if password:  # an admin's reset: the user chooses their own at the next sign-in
         user.set_password(password)
+        user.must_change_password = True
     db.session.flush()
     return user

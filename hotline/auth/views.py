@@ -1,19 +1,42 @@
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from hotline.auth.forms import LoginForm
+from hotline.audit.services import record, record_now
+from hotline.auth import throttle
+from hotline.auth.forms import LoginForm, PasswordChangeForm
 from hotline.auth.models import User
-from hotline.auth.services import authenticate
+from hotline.auth.services import authenticate, change_password as change_own_password
+from hotline.errors import DomainError
 from hotline.extensions import db, login_manager
+from hotline.lifecycle import unit_of_work
 
 bp = Blueprint("auth", __name__)
+# What a user who must change an admin-set password may still reach.
+OPEN_WHILE_CHANGE_PENDING = {"auth.change_password", "auth.logout", "static", "health.healthz", "health.readyz"}
 
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    return db.session.get(User, int(user_id))
+    """`<id>.<session generation>`: a session or remember-me cookie made before the user's
+    sessions were ended (logout, password, roles, unit, deactivation) loads nobody."""
+    ident, _, gen = (user_id or "").partition(".")
+    if not ident.isdigit() or not gen.isdigit() or len(ident) > 10:
+        return None
+    user = db.session.get(User, int(ident))
+    if user is None or user.session_gen != int(gen):
+        return None
+    return user
+
+
+@bp.before_app_request
+def _password_change_pending():
+    if request.endpoint in OPEN_WHILE_CHANGE_PENDING or request.path.startswith("/api/"):
+        return None
+    if current_user.is_authenticated and current_user.must_change_password:
+        return redirect(url_for("auth.change_password", next=request.full_path if request.method == "GET" else None))
+    return None
 
 
 def safe_next(target: str | None, default: str | None = None) -> str:
@@ -24,24 +47,82 @@ def safe_next(target: str | None, default: str | None = None) -> str:
     return default or url_for("tickets.home")
 
 
+def _minutes(until) -> int:
+    from hotline.clock import now
+
+    return max(1, int((until - now()).total_seconds() + 59) // 60)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("tickets.home"))
     form = LoginForm()
+    status = 200
     if form.validate_on_submit():
-        user = authenticate(form.username.data, form.password.data)
-        if user is None:
-            form.password.errors.append("用户名或密码错误")
+        db.session.rollback()  # on SQLite the shared counters need the write lock this session may hold
+        name, address = form.username.data.strip(), request.remote_addr or "unknown"
+        lock = throttle.locked(name, address)
+        if lock is not None:
+            form.password.errors.append(f"登录失败次数过多，请 {_minutes(lock.until)} 分钟后再试")
+            record_now("login_refused_locked", username=name, detail={"scope": lock.scope})
+            status = 429
         else:
-            login_user(user, remember=form.remember.data)
-            return redirect(safe_next(request.args.get("next")))
-    return render_template("auth/login.html", form=form)
+            user = authenticate(name, form.password.data)
+            if user is None:
+                db.session.rollback()
+                started = throttle.failed(name, address)
+                record_now("login_failed", username=name)
+                if started is not None:
+                    record_now("login_locked", username=name, detail={"scope": started.scope,
+                                                                      "until": started.until})
+                form.password.errors.append("用户名或密码错误")
+                status = 401
+            else:
+                login_user(user, remember=form.remember.data)
+                with unit_of_work():
+                    record("login", user=user)
+                if user.must_change_password:
+                    return redirect(url_for("auth.change_password", next=request.args.get("next")))
+                return redirect(safe_next(request.args.get("next")))
+    elif form.is_submitted():
+        status = 400
+    return render_template("auth/login.html", form=form), status
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    """Ends this user's sessions everywhere: a copy of the cookie is worth nothing after."""
+    user = db.session.get(User, current_user.id)
+    with unit_of_work():
+        user.end_sessions()
+        record("logout", user=user)
     logout_user()
     flash("已退出登录", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = PasswordChangeForm()
+    status = 200
+    if form.validate_on_submit():
+        user = db.session.get(User, current_user.id)
+        try:
+            with unit_of_work():
+                change_own_password(user, form.current_password.data, form.new_password.data)
+                record("password_changed", user=user)
+        except DomainError as err:
+            getattr(form, err.details.get("field") or "new_password").errors.append(err.message)
+            status = 400
+        else:
+            login_user(user)  # this session goes on with the new generation; all others end
+            flash("密码已修改", "success")
+            return redirect(safe_next(request.args.get("next")))
+    elif form.is_submitted():
+        status = 400
+    return render_template("auth/password.html", form=form,
+                           forced=current_user.must_change_password), status
+

@@ -92,6 +92,13 @@ class DatabaseCounter:
                 self.cleaned_at = now
         return count
 
+    def get(self, key: str, start: datetime) -> int:
+        self._check_not_inside_session()
+        table = RateLimitHit.__table__
+        with self.engine.begin() as conn:
+            return conn.execute(sa.select(table.c.count).where(
+                table.c.key == key, table.c.window_start == start)).scalar() or 0
+
     def _check_not_inside_session(self) -> None:
         if self.engine.dialect.name != "sqlite":
             return
@@ -130,6 +137,9 @@ class RedisCounter:
         count, _ = pipe.execute()
         return int(count)
 
+    def get(self, key: str, start: datetime) -> int:
+        return int(self.client.get(f"{self.prefix}{key}@{start:%Y%m%dT%H%M%S}") or 0)
+
 
 def counter():
     """The app's counter: Redis when REDIS_URL is set, the database otherwise (one per
@@ -155,6 +165,20 @@ def hit(key: str, limit: int, window_seconds: int, *, using=None, now: datetime 
         log.warning("rate limit counter unavailable, allowing %s: %s", key, exc)
         return Hit(True, limit, end)
     return Hit(count <= limit, max(0, limit - count), end)
+
+
+def peek(key: str, window_seconds: int, *, using=None, now: datetime | None = None) -> tuple[int, datetime]:
+    """(count of `key` in the current window, the window's end), without adding to it: for
+    limits that count only failures (sign-in) and must be checked before the attempt."""
+    now = now or clock_now()
+    start, end = window(now, window_seconds)
+    store = using if using is not None else counter()
+    try:
+        count = store.get(_short(key), start)
+    except store.unavailable as exc:
+        log.warning("rate limit counter unavailable, reading 0 for %s: %s", key, exc)
+        count = 0
+    return count, end
 
 
 def retry_after(result: Hit, now: datetime | None = None) -> int:

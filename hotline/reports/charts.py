@@ -62,7 +62,7 @@ def _link(mark: Mark, inner: str) -> str:
 
 def _svg(width: int, height: int, title: str, body: list[str]) -> Markup:
     head = (f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-            f'width="100%" style="max-width:{width}px" role="img" aria-label="{escape(title)}" '
+            f'width="{width}" height="{height}" role="img" aria-label="{escape(title)}" '
             f'font-size="12" font-family="PingFang SC, Microsoft YaHei, Noto Sans CJK SC, sans-serif">'
             f"<title>{escape(title)}</title>")
     return Markup(head + "".join(body) + "</svg>")

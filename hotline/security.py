@@ -1,0 +1,68 @@
+"""What every response and request gets at the edge: security headers, ids and numbers
+kept within what the database can store, and the Content-Security-Policy the pages
+satisfy (scripts and styles from this site only; no inline script or style attribute)."""
+from __future__ import annotations
+
+from flask import Flask, Request, request
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.routing import IntegerConverter
+
+MAX_ID = 2**31 - 1  # integer primary keys on PostgreSQL
+
+CSP = "; ".join([
+    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
+    "font-src 'self'", "connect-src 'self'", "object-src 'none'", "base-uri 'self'",
+    "form-action 'self'", "frame-ancestors 'none'",
+])
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:…>` up to the largest stored id: a longer number is a 404, not an overflow."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):
+        super().__init__(map, fixed_digits, min, MAX_ID if max is None else max, signed)
+
+
+def bounded_int(value) -> int:
+    """int() for query strings and forms: out of range is invalid (the caller's default)."""
+    number = int(value)
+    if not -MAX_ID <= number <= MAX_ID:
+        raise ValueError("out of range")
+    return number
+
+
+class BoundedMultiDict(ImmutableMultiDict):
+    def get(self, key, default=None, type=None):
+        return super().get(key, default, bounded_int if type is int else type)
+
+
+class HotlineRequest(Request):
+    parameter_storage_class = BoundedMultiDict
+
+
+def headers(response):
+    h = response.headers
+    h.setdefault("Content-Security-Policy", CSP)
+    h.setdefault("X-Frame-Options", "DENY")
+    h["X-Content-Type-Options"] = "nosniff"
+    h.setdefault("Referrer-Policy", "same-origin")
+    h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+    from flask import current_app
+
+    hsts = current_app.config.get("HSTS_SECONDS") or 0
+    if hsts:
+        h["Strict-Transport-Security"] = f"max-age={hsts}; includeSubDomains"
+    if request.endpoint != "static":
+        # Pages, downloads and API answers carry callers' details: never stored by a browser
+        # or a proxy (a shared PC at a unit, a back button after logout).
+        h["Cache-Control"] = "no-store"
+        h["Pragma"] = "no-cache"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Before any blueprint registers its routes (the converter is read when a rule is added)."""
+    app.url_map.converters["int"] = BoundedIntConverter
+    app.request_class = HotlineRequest
+    app.after_request(headers)
