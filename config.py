@@ -92,10 +92,19 @@ class Config:
     # /status (public look-up): failed look-ups per address per window refuse that address;
     # failures on one ticket number from many addresses slow that number down (back-off),
     # they never lock out the citizen who has the right digits.
-    STATUS_FAILURES_PER_ADDRESS = int(os.environ.get("HOTLINE_STATUS_FAILURES_PER_ADDRESS", "20"))
+    STATUS_FAILURES_PER_ADDRESS = int(os.environ.get("HOTLINE_STATUS_FAILURES_PER_ADDRESS", "10"))
     STATUS_FAILURES_PER_NUMBER_AND_ADDRESS = int(os.environ.get("HOTLINE_STATUS_FAILURES_PER_NUMBER_AND_ADDRESS", "5"))
     STATUS_NUMBER_ADDRESSES_BEFORE_BACKOFF = int(os.environ.get("HOTLINE_STATUS_NUMBER_ADDRESSES", "3"))
     STATUS_WINDOW_SECONDS = int(os.environ.get("HOTLINE_STATUS_WINDOW_SECONDS", "600"))
+
+
+    # Operations: JSON log lines with a request id; /metrics for these networks or a bearer
+    # token; /readyz wants a scheduler run within this many seconds.
+    JSON_LOGS = os.environ.get("HOTLINE_JSON_LOGS", "") == "1"
+    METRICS_ALLOW = tuple(n.strip() for n in os.environ.get(
+        "HOTLINE_METRICS_ALLOW", "127.0.0.1/32,::1/128").split(",") if n.strip())
+    METRICS_TOKEN = os.environ.get("HOTLINE_METRICS_TOKEN") or None
+    SCHEDULER_STALE_SECONDS = int(os.environ.get("HOTLINE_SCHEDULER_STALE_SECONDS", "300"))
 
 
 class DevelopmentConfig(Config):
@@ -137,6 +146,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     HSTS_SECONDS = int(os.environ.get("HOTLINE_HSTS_SECONDS", str(365 * 86400)))
+    JSON_LOGS = os.environ.get("HOTLINE_JSON_LOGS", "1") == "1"
 
     @classmethod
     def check(cls, config=None):

@@ -16,6 +16,9 @@ from hotline.api import views as api_views
 from hotline import security
 from hotline.audit import views as audit_views
 from hotline.auth.views import bp as auth_bp
+from hotline.ops import health as ops_health, logs as ops_logs, metrics as ops_metrics
+from hotline.ops.backup import backup_cmd, restore_cmd
+from hotline.ops.check import check_cmd
 from hotline.callbacks.views import bp as callbacks_bp
 from hotline.cli import register_cli
 from hotline.database import configure_engine
@@ -67,6 +70,12 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     register_cli(app)
     register_web(app)
     audit_views.init_app(app)
+    ops_logs.configure(app)
+    ops_metrics.init_app(app)
+    ops_health.init_app(app)
+    app.cli.add_command(check_cmd)
+    app.cli.add_command(backup_cmd)
+    app.cli.add_command(restore_cmd)
     return app
 
 

@@ -11,6 +11,7 @@ from hotline.auth.services import authenticate, change_password as change_own_pa
 from hotline.errors import DomainError
 from hotline.extensions import db, login_manager
 from hotline.lifecycle import unit_of_work
+from hotline.ops.metrics import LOGIN_FAILURES
 
 bp = Blueprint("auth", __name__)
 # What a user who must change an admin-set password may still reach.
@@ -66,6 +67,7 @@ def login():
         if lock is not None:
             form.password.errors.append(f"登录失败次数过多，请 {_minutes(lock.until)} 分钟后再试")
             record_now("login_refused_locked", username=name, detail={"scope": lock.scope})
+            LOGIN_FAILURES.labels("locked").inc()
             status = 429
         else:
             user = authenticate(name, form.password.data)
@@ -73,6 +75,7 @@ def login():
                 db.session.rollback()
                 started = throttle.failed(name, address)
                 record_now("login_failed", username=name)
+                LOGIN_FAILURES.labels("wrong").inc()
                 if started is not None:
                     record_now("login_locked", username=name, detail={"scope": started.scope,
                                                                       "until": started.until})

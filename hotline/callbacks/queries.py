@@ -4,8 +4,10 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import joinedload
 
 from hotline.callbacks.models import Callback, StatusLookup
@@ -14,9 +16,6 @@ from hotline.enums import TicketState
 from hotline.extensions import db
 from hotline.intake.cases import QUERY_CODE_LENGTH
 from hotline.tickets.models import Reply, Ticket
-
-LOOKUP_WINDOW = timedelta(minutes=10)
-LOOKUP_LIMIT = 10  # failed lookups per client address per window
 
 
 def callback_queue():
@@ -51,16 +50,45 @@ class PublicStatus:
     reply: str | None
 
 
-def rate_limited(client: str, number: str = "") -> bool:
-    """Too many failed lookups from this client address, or for this ticket number (which
-    stops guessing one number's last four digits from many addresses)."""
-    since = clock_now() - LOOKUP_WINDOW
+class Throttle(NamedTuple):
+    message: str
+    retry_after: int  # seconds
+
+
+def rate_limited(client: str, number: str = "") -> Throttle | None:
+    """Whether this look-up must wait, and how long. Never a lock-out of the rightful
+    citizen by others: failures are counted
+    - per address (one address guessing across many numbers: refused for the window),
+    - per number and address (one address guessing one number's digits: refused for the window),
+    - per number only once failures come from several addresses (a distributed guess), and
+      then as a back-off (each further try on that number waits 10 s, 20 s, 40 s … up to
+      5 min after the last failure), not a lock: the citizen gets through after the wait.
+    The limits are settings (STATUS_* in config)."""
+    cfg = current_app.config
+    window = timedelta(seconds=cfg["STATUS_WINDOW_SECONDS"])
+    now = clock_now()
+    since = now - window
     failed = sa.select(sa.func.count()).select_from(StatusLookup).where(
         StatusLookup.at >= since, StatusLookup.found.is_(False))
-    if db.session.scalar(failed.where(StatusLookup.client == client)) >= LOOKUP_LIMIT:
-        return True
+    too_many = "查询过于频繁，请 {} 分钟后再试".format(max(1, int(window.total_seconds()) // 60))
+    if db.session.scalar(failed.where(StatusLookup.client == client)) >= cfg["STATUS_FAILURES_PER_ADDRESS"]:
+        return Throttle(too_many, int(window.total_seconds()))
     number = (number or "").strip()[:24]
-    return bool(number) and db.session.scalar(failed.where(StatusLookup.number == number)) >= LOOKUP_LIMIT
+    if not number:
+        return None
+    on_number = sa.and_(StatusLookup.number == number, StatusLookup.at >= since, StatusLookup.found.is_(False))
+    if db.session.scalar(failed.where(StatusLookup.number == number, StatusLookup.client == client)) \
+            >= cfg["STATUS_FAILURES_PER_NUMBER_AND_ADDRESS"]:
+        return Throttle(too_many, int(window.total_seconds()))
+    addresses, last = db.session.execute(sa.select(
+        sa.func.count(sa.distinct(StatusLookup.client)), sa.func.max(StatusLookup.at)).where(on_number)).one()
+    free = cfg["STATUS_NUMBER_ADDRESSES_BEFORE_BACKOFF"]
+    if addresses >= free and last is not None:
+        wait = min(300, 10 * 2 ** min(addresses - free, 5))
+        left = int((last + timedelta(seconds=wait) - now).total_seconds() + 0.999)
+        if left > 0:
+            return Throttle(f"该工单编号近期查询失败较多，为保护信息安全，请 {left} 秒后再试", left)
+    return None
 
 
 def _matches(ticket: Ticket | None, secret: str) -> bool:

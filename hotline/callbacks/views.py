@@ -27,11 +27,13 @@ def status():
     """Public: a citizen checks their ticket with its number and the phone's last 4 digits
     (or, for an anonymous request, the query code given when it was recorded)."""
     form = StatusForm()
-    result, message, code = None, None, 200
+    result, message, code, retry = None, None, 200, {}
     if form.validate_on_submit():
         client = request.remote_addr or "unknown"
-        if rate_limited(client, form.number.data):
-            message, code = "查询过于频繁，请 10 分钟后再试", 429
+        throttle = rate_limited(client, form.number.data)
+        if throttle is not None:
+            message, code = throttle.message, 429
+            retry = {"Retry-After": str(throttle.retry_after)}
         else:
             with unit_of_work():  # the attempt is recorded for the rate limit
                 result = lookup_status(form.number.data, form.phone_tail.data, client)
@@ -39,4 +41,4 @@ def status():
                 message = "未找到匹配的工单，请核对工单编号和联系电话后四位（或查询码）"
     elif request.method == "POST":
         code = 400
-    return render_template("callbacks/status.html", form=form, result=result, message=message), code
+    return render_template("callbacks/status.html", form=form, result=result, message=message), code, retry
