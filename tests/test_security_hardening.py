@@ -348,15 +348,19 @@ def test_refusals_exports_and_admin_changes_are_audited_and_searchable(world, cl
     assert client.get("/admin/users").status_code == 403
     refused = audit("refused", username="operator")
     assert refused and refused[0].path == "/admin/users" and refused[0].address == "127.0.0.1"
+    world.dispatched(caller_phone="13912345678")
+    db.session.commit()
     other = client.application.test_client()
     login(other, "manager")
-    resp = other.get("/dashboard/export.csv") if other.get("/dashboard/export.csv").status_code == 200 else None
+    resp = other.get("/tickets/export.csv?q=电梯")
+    assert resp.status_code == 200 and resp.headers["Cache-Control"] == "no-store"
+    resp.get_data()
+    download = audit("download", username="manager")
+    assert download and download[0].object_id.startswith("tickets-") and download[0].detail == {"args": {"q": ["电梯"]}}
     admin = client.application.test_client()
     login(admin, "admin")
     html = admin.get("/admin/audit?action=refused").get_data(as_text=True)
     assert "越权被拒" in html and "/admin/users" in html and "operator" in html
-    if resp is not None:
-        assert audit("download", username="manager")
     assert client.application.test_client().get("/admin/audit").status_code == 302  # not signed in
 
 
