@@ -29,10 +29,11 @@ $$ LANGUAGE plpgsql
 
 
 def upgrade():
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('session_gen', sa.Integer(), server_default='0', nullable=False))
-        batch_op.add_column(sa.Column('must_change_password', sa.Boolean(), server_default=sa.false(),
-                                      nullable=False))
+    # Plain ALTER TABLE … ADD COLUMN: a batch copy of `users` (which every other table refers
+    # to) would fail on SQLite's foreign keys once there are rows.
+    op.add_column('users', sa.Column('session_gen', sa.Integer(), server_default='0', nullable=False))
+    op.add_column('users', sa.Column('must_change_password', sa.Boolean(), server_default=sa.false(),
+                                     nullable=False))
     op.create_table('audit_log',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('at', sa.DateTime(), nullable=False),
@@ -71,6 +72,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_audit_log_at'))
         batch_op.drop_index(batch_op.f('ix_audit_log_action'))
     op.drop_table('audit_log')
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_column('must_change_password')
-        batch_op.drop_column('session_gen')
+    # Plain ALTER TABLE … DROP COLUMN (SQLite 3.35+ too): a batch copy of `users` would have
+    # to drop the table every other table refers to, which SQLite's foreign keys refuse.
+    op.drop_column('users', 'must_change_password')
+    op.drop_column('users', 'session_gen')
