@@ -23,8 +23,8 @@ from tests.factories import PASSWORD, UserFactory
 from tests.test_ops import ROOT, _env
 from tests.test_pages import csrf_token
 
-SECONDS = float(os.environ.get("HOTLINE_LOAD_SECONDS", "15"))
-TICKETS = 12
+SECONDS = float(os.environ.get("HOTLINE_LOAD_SECONDS", "20"))
+TICKETS = 4  # few, so that the clients collide on each
 
 
 def _login(base, username):
@@ -107,15 +107,29 @@ def test_concurrent_clients_on_gunicorn_and_scheduler(app, world, db_kind, tmp_p
                     refused[username] += 1
             time.sleep(0.05)
 
-    threads = [threading.Thread(target=unit_worker, args=(u,)) for u in staff]
-    threads.append(threading.Thread(target=intruder, args=("operator", ["/admin/users", "/admin/audit"])))
-    threads.append(threading.Thread(target=intruder, args=("d2staff", [f"/tickets/{t}" for t in tickets])))
+    def guarded(fn, *args):
+        def run():
+            try:
+                fn(*args)
+            except BaseException as exc:  # noqa: BLE001 - reported by the test
+                with lock:
+                    errors.append(f"{fn.__name__}{args}: {exc!r}")
+        return threading.Thread(target=run)
+
+    threads = [guarded(unit_worker, u) for u in staff]
+    threads.append(guarded(intruder, "operator", ["/admin/users", "/admin/audit"]))
+    threads.append(guarded(intruder, "d2staff", [f"/tickets/{t}" for t in tickets]))
     try:
         for t in threads:
             t.start()
         for t in threads:
             t.join(timeout=SECONDS + 120)
-        ready = requests.get(f"{base}/readyz", timeout=30)
+        deadline = time.monotonic() + 90  # the scheduler's first runs (it starts beside a loaded web)
+        while True:
+            ready = requests.get(f"{base}/readyz", timeout=30)
+            if ready.status_code == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(1)
     finally:
         server.terminate()
         scheduler.terminate()
@@ -124,17 +138,20 @@ def test_concurrent_clients_on_gunicorn_and_scheduler(app, world, db_kind, tmp_p
 
     assert not errors, errors[:5]
     assert not [k for k in results if k[1] >= 500], results
-    assert ready.status_code == 200, ready.text  # the scheduler ran beside the web workers
+    assert ready.status_code == 200, ready.text + (tmp_path / "scheduler.log").read_text()[-3000:]
     db.session.expire_all()
     events = dict(db.session.execute(
         sa.select(TicketEvent.ticket_id, sa.func.count()).where(TicketEvent.action == EventAction.SIGN)
         .group_by(TicketEvent.ticket_id)).all())
-    for tid in tickets:  # each ticket signed once, and exactly as its one successful answer says
-        assert events.get(tid, 0) == signed_ok[tid] == 1, (tid, events.get(tid), signed_ok[tid])
-    assert all(db.session.get(Ticket, tid).version >= 3 for tid in tickets)
+    # each ticket signed at most once, and exactly as the successful answers say (a ticket
+    # the clients did not reach in the time has neither)
+    for tid in tickets:
+        assert events.get(tid, 0) == signed_ok[tid] <= 1, (tid, events.get(tid), signed_ok[tid])
+    assert sum(signed_ok.values()) >= len(tickets) // 2, (signed_ok, results)
+    assert all(db.session.get(Ticket, tid).version == (3 if signed_ok[tid] else 2) for tid in tickets)
     audited = dict(db.session.execute(sa.select(AuditEntry.username, sa.func.count())
                                       .where(AuditEntry.action == "refused").group_by(AuditEntry.username)).all())
-    assert refused["operator"] > 0 and audited == dict(refused), (audited, refused)
+    assert refused["operator"] > 0 and refused["d2staff"] > 0 and audited == dict(refused), (audited, refused)
     print(f"\n{sum(results.values())} requests in {SECONDS:g} s: {dict(results)}")
 
 
