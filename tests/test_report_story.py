@@ -502,7 +502,7 @@ def assert_story_figures(data: dict, ids: dict[str, int]) -> None:
 def test_every_figure_of_the_holiday_week(world):
     ids = build_story(world)
     at(ON_TIME)
-    data = build_report("weekly", W41)
+    data = build_report("weekly", W41, ids=True)
     assert (data["start"], data["end"], data["as_of"]) == (
         "2026-10-05T00:00:00", "2026-10-12T00:00:00", "2026-10-12T00:00:00")
     # the level-2 units always, the street because it has figures; the community has none
@@ -524,7 +524,7 @@ def test_report_on_time_a_week_later_and_regenerated_are_equal(world):
     # (b) a week later, after the late reply, the ruling, closings, a dispute ...
     after_the_week(world, ids)
     at(WEEK_LATER)
-    later = build_report("weekly", W41)
+    later = build_report("weekly", W41, ids=True)
     for part in ("rows", "city", "ids", "overdue"):
         assert later[part] == first[part], part
     assert generate_report("weekly", W41).id == rev1.id  # stored once: not made again
@@ -600,7 +600,7 @@ def test_a_ticket_closed_in_one_week_is_not_closed_again_by_a_later_event(world)
     ids = build_story(world)
     after_the_week(world, ids)
     at(WEEK_LATER)
-    w42 = build_report("weekly", "2026-W42")
+    w42 = build_report("weekly", "2026-W42", ids=True)
     # by hand: closed in W42 are D (满意 Tue 13 Oct 11:30) and H (诉求不合理, Tue 13 Oct 09:00),
     # both housing; A closed in W41 and its case's 验收销号 on Tue 13 Oct closes nothing
     assert behind(w42, "closed", ids) == {"housing": "D H"}

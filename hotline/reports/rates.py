@@ -114,7 +114,7 @@ def last_full_week(today: date) -> tuple[date, date]:
 
 def ranking_rows(figs: Figures, d: Definitions, level: int | None) -> list[dict]:
     rows = []
-    totals = {k: figs.rolled(k) for k in figs.ids}
+    totals = {k: figs.rolled(k) for k in figs.counts}
     minutes = {k: figs.rolled_minutes(k) for k in figs.minutes}
     for n in figs.nodes:
         if level is not None and n.level != level:
@@ -153,7 +153,7 @@ def unit_ranking(date_from: date, date_to: date, level: int | None = 2, as_of: d
     end = datetime.combine(date_to + timedelta(days=1), datetime.min.time())
     period = Period(start, end, min(as_of, end)) if as_of else Period.of(start, end, clock_now())
     as_of = period.as_of
-    figs = figure_ids(NEEDED, period, d, unit_nodes())
+    figs = figure_ids(NEEDED, period, d, unit_nodes(), ids=False)
     return {"start": start.isoformat(), "end": end.isoformat(), "as_of": as_of.isoformat(), "level": level,
             "rows": ranking_rows(figs, d, level), "rates": RATES, "formulas": formulas(d),
             "definitions": d.as_dict(), "period": period}
