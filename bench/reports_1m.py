@@ -8,6 +8,7 @@ snapshot, the unit ranking, the streamed CSV export. Prints medians in ms and me
 
 The database must be empty, or already hold this script's data (it is then reused:
 BENCH_REUSE=1 skips loading when tickets are there). BENCH_TICKETS sets the volume,
+BENCH_MIGRATE=0 leaves the schema as it is (a database shared with other branches),
 BENCH_RUNS the runs per median (default 3). The measurements run in a child process, so
 its peak RSS is that of the reports alone, not of the loading. BENCH_EXPORT=0 skips the
 CSV exports, BENCH_YEAR=1 adds a 365-day ranking, BENCH_FAMILIES=1 times each family
@@ -67,7 +68,8 @@ def load(url: str) -> None:
 
     app = _app(url)
     with app.app_context():
-        upgrade()
+        if os.environ.get("BENCH_MIGRATE", "1") == "1":
+            upgrade()  # BENCH_MIGRATE=0: a shared database whose schema another branch moves on
         have = db.session.query(Ticket).count()
         if have:
             if os.environ.get("BENCH_REUSE") == "1":

@@ -41,7 +41,8 @@ def _callback_columns(p: Period):
     dispute = (sa.select(Dispute.state).where(Dispute.ticket_id == Callback.ticket_id, Dispute.callback_id == Callback.id,
                                               Dispute.decided_at.is_not(None), Dispute.decided_at < p.as_of)
                .order_by(Dispute.decided_at.desc(), Dispute.id.desc()).limit(1).scalar_subquery())
-    return (sa.func.coalesce(_lead_unit_at(Callback.ticket_id, Callback.created_at), Ticket.lead_unit_id)
+    return (sa.func.coalesce(_lead_unit_at(Callback.ticket_id, Callback.created_at),
+                             sa.select(Ticket.lead_unit_id).where(Ticket.id == Callback.ticket_id).scalar_subquery())
             .label("unit_id"), Callback.ticket_id, Callback.ticket_id.label("item_id"), Callback.created_at.label("at"),
             Callback.id.label("callback_id"), Callback.satisfaction, Callback.resolution,
             Callback.request_reasonable, first(EventAction.REOPEN).label("ruled_counted_at"),
@@ -49,8 +50,7 @@ def _callback_columns(p: Period):
 
 
 def callbacks_query(p: Period, d: Definitions) -> sa.Select:
-    return (sa.select(*_callback_columns(p)).join(Ticket, Ticket.id == Callback.ticket_id)
-            .where(p.covers(Callback.created_at), Callback.reached.is_(True)))
+    return sa.select(*_callback_columns(p)).where(p.covers(Callback.created_at), Callback.reached.is_(True))
 
 
 def _ruled(c, p: Period, counted: bool):
@@ -90,8 +90,8 @@ def pick_callback(c, p, d):
 
 def pending_decisions_query(p: Period, d: Definitions) -> sa.Select:
     """不满意 the agent judged unreasonable, waiting at as_of for the supervisor's decision."""
-    return (sa.select(*_callback_columns(p)).join(Ticket, Ticket.id == Callback.ticket_id)
-            .where(Callback.created_at < p.as_of, Callback.reached.is_(True), Callback.request_reasonable.is_(False)))
+    return sa.select(*_callback_columns(p)).where(Callback.created_at < p.as_of, Callback.reached.is_(True),
+                                                  Callback.request_reasonable.is_(False))
 
 
 def distinct_items(c, p, d):

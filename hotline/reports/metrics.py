@@ -104,16 +104,18 @@ class Metric:
 # --- assignments dispatched in the period, as they stood at as_of -------------------------
 def _dispatched(role: AssignmentRole):
     def query(p: Period, d: Definitions) -> sa.Select:
-        v = aliased(AssignmentVersion)
-        timely_return = sa.exists(sa.select(TicketReturn.id).where(
-            TicketReturn.assignment_id == Assignment.id, TicketReturn.returned_at < p.as_of,
-            TicketReturn.returned_at <= Assignment.return_due_at,
+        """Read from the versions alone: each carries its assignment's role and dispatch
+        time (set once, at dispatch), so the period selects versions by index and only the
+        one in force at as_of is kept."""
+        v, a = aliased(AssignmentVersion), aliased(Assignment)
+        timely_return = sa.exists(sa.select(TicketReturn.id).join(a, a.id == TicketReturn.assignment_id).where(
+            TicketReturn.ticket_id == v.ticket_id, TicketReturn.assignment_id == v.assignment_id,
+            TicketReturn.returned_at < p.as_of, TicketReturn.returned_at <= a.return_due_at,
             ~sa.and_(TicketReturn.decision == ReturnDecision.OVERRULED, TicketReturn.decided_at < p.as_of)))
-        return (sa.select(v.unit_id, v.ticket_id, v.assignment_id.label("item_id"), Assignment.dispatched_at.label("at"),
+        return (sa.select(v.unit_id, v.ticket_id, v.assignment_id.label("item_id"), v.dispatched_at.label("at"),
                           v.state, v.active, v.signed_at, v.sign_due_at, v.replied_at, v.handle_due_at,
                           timely_return.label("timely_return"))
-                .join(v, sa.and_(v.assignment_id == Assignment.id, as_of(v, p.as_of)))
-                .where(Assignment.role == role, p.covers(Assignment.dispatched_at)))
+                .where(v.role == role, p.covers(v.dispatched_at), as_of(v, p.as_of)))
     return query
 
 
@@ -129,10 +131,10 @@ def _closed(p: Period, d: Definitions) -> sa.Select:
     due_before_reopen = (sa.select(v2.handle_due_at).where(v2.assignment_id == v.assignment_id,
                                                            as_of(v2, first_reopen)).limit(1)
                          .correlate(v, e).scalar_subquery())
-    return (sa.select(sa.func.coalesce(v.unit_id, Ticket.lead_unit_id).label("unit_id"), e.ticket_id,
+    return (sa.select(sa.func.coalesce(v.unit_id, lead_unit_of(e.ticket_id)).label("unit_id"), e.ticket_id,
                       e.ticket_id.label("item_id"), e.at, closure.label("closure"), v.replied_at,
                       v.handle_due_at, due_before_reopen.label("first_due"))
-            .join(Ticket, Ticket.id == e.ticket_id)
+            .select_from(e)
             .outerjoin(v, sa.and_(v.ticket_id == e.ticket_id, v.role == AssignmentRole.LEAD, v.active.is_(True),
                                   as_left(v, e.at)))
             .where(e.to_state == TicketState.CLOSED, sa.or_(e.from_state.is_(None), e.from_state != TicketState.CLOSED),
@@ -147,6 +149,12 @@ def _last_per_item(c, p, d):
 def closed_on_time(c, p: Period, d: Definitions):
     due = sa.func.coalesce(c.first_due, c.handle_due_at) if d.close_basis == "first" else c.handle_due_at
     return sa.and_(c.replied_at.is_not(None), due.is_not(None), c.replied_at <= due)
+
+
+def lead_unit_of(ticket_id):
+    """The ticket's present lead unit (a fallback where the history has none), asked only
+    when needed (COALESCE evaluates it lazily) instead of joining every ticket."""
+    return sa.select(Ticket.lead_unit_id).where(Ticket.id == ticket_id).scalar_subquery()
 
 
 # --- open work at as_of ----------------------------------------------------------------------

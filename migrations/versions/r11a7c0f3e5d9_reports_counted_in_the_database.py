@@ -1,0 +1,36 @@
+"""reports counted in the database: indexes for the report families
+
+The versions by role and dispatch time (dispatched in a period), the closing events and
+the reopens by time (partial), the unreasonable 不满意 by time (partial).
+
+Revision ID: r11a7c0f3e5d9
+Revises: 42b4b7faae9f
+Create Date: 2026-11-30 23:00:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+# revision identifiers, used by Alembic.
+revision = "r11a7c0f3e5d9"
+down_revision = "42b4b7faae9f"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_index("ix_assignment_versions_dispatched", "assignment_versions", ["role", "dispatched_at"])
+    op.create_index("ix_ticket_events_closing_at", "ticket_events", ["at"],
+                    postgresql_where=sa.text("to_state = 'closed'"), sqlite_where=sa.text("to_state = 'closed'"))
+    op.create_index("ix_ticket_events_reopen_at", "ticket_events", ["at"],
+                    postgresql_where=sa.text("action = 'reopen'"), sqlite_where=sa.text("action = 'reopen'"))
+    op.create_index("ix_callbacks_unreasonable", "callbacks", ["created_at"],
+                    postgresql_where=sa.text("reached IS true AND request_reasonable IS false"),
+                    sqlite_where=sa.text("reached IS 1 AND request_reasonable IS 0"))
+
+
+def downgrade():
+    op.drop_index("ix_callbacks_unreasonable", table_name="callbacks")
+    op.drop_index("ix_ticket_events_reopen_at", table_name="ticket_events")
+    op.drop_index("ix_ticket_events_closing_at", table_name="ticket_events")
+    op.drop_index("ix_assignment_versions_dispatched", table_name="assignment_versions")
