@@ -1,7 +1,9 @@
 """reports counted in the database: indexes for the report families
 
 The versions by role and dispatch time (dispatched in a period), the closing events and
-the reopens by time (partial), the unreasonable 不满意 by time (partial).
+the reopens by time (partial), the unreasonable 不满意 by time (partial); on PostgreSQL,
+statistics on the day of a ticket's creation, so the dashboard's per-day counts are
+hashed with the per-category and per-district ones in one scan instead of sorted.
 
 Revision ID: r11a7c0f3e5d9
 Revises: 42b4b7faae9f
@@ -27,9 +29,14 @@ def upgrade():
     op.create_index("ix_callbacks_unreasonable", "callbacks", ["created_at"],
                     postgresql_where=sa.text("reached IS true AND request_reasonable IS false"),
                     sqlite_where=sa.text("reached IS 1 AND request_reasonable IS 0"))
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("CREATE STATISTICS IF NOT EXISTS st_tickets_created_day ON (CAST(created_at AS DATE)) FROM tickets")
+        op.execute("ANALYZE tickets")
 
 
 def downgrade():
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP STATISTICS IF EXISTS st_tickets_created_day")
     op.drop_index("ix_callbacks_unreasonable", table_name="callbacks")
     op.drop_index("ix_ticket_events_reopen_at", table_name="ticket_events")
     op.drop_index("ix_ticket_events_closing_at", table_name="ticket_events")
