@@ -34,7 +34,7 @@ class ReportSnapshot(db.Model):
     generated_at: Mapped[datetime]
     generated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     reason: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
-    data: Mapped[dict] = mapped_column(JSON)
+    data: Mapped[dict] = mapped_column(JSON, deferred=True)  # megabytes of ids: loaded when read
 
     generated_by: Mapped[User | None] = relationship()
 

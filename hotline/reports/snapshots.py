@@ -103,10 +103,13 @@ def previous_figures(kind: str, start: datetime, now: datetime, d: Definitions) 
     """The previous period's city figures for 环比: from its stored snapshot when there is
     one, computed as of its end otherwise."""
     prev = periods.PREVIOUS[kind](start)
-    row = latest(kind, prev)
-    if row is not None and not row.data.get("legacy"):
-        return {"period": prev, "values": row.data["city"]["values"], "rates": row.data["city"]["rates"],
-                "stored": True}
+    stored = db.session.execute(
+        sa.select(ReportSnapshot.data["legacy"], ReportSnapshot.data["city"])  # not its ids
+        .where(ReportSnapshot.kind == kind, ReportSnapshot.period == prev)
+        .order_by(ReportSnapshot.revision.desc()).limit(1)).first()
+    if stored is not None and not stored[0]:
+        city = stored[1]
+        return {"period": prev, "values": city["values"], "rates": city["rates"], "stored": True}
     # not stored: only the city's figures the rates need, as of its end
     _, p_start, p_end = periods.parse(kind, prev)
     figs = figure_ids(NEEDED + CENTRE_KEYS, Period.of(p_start, p_end, now), d, averages=False, ids=False)
