@@ -663,3 +663,25 @@ def test_average_working_minutes_summed_in_the_database_equal_the_calendars(worl
             got = working_minutes(basis, first, last, p, d)
             assert {u: m for u, m in got.items() if m} == {u: m for u, m in expected.items() if m}, (name, start)
     assert checked >= 10
+
+
+def test_the_ranking_of_a_stored_week_reads_its_figures_and_equals_the_count(world):
+    """The ranking over exactly a stored week (taken at its end, by the same definitions)
+    reads the snapshot's figures; they equal the ranking counted afresh, at both levels.
+    Other definitions or another range are counted afresh."""
+    from hotline.reports.rates import unit_ranking
+
+    build_story(world)
+    at(ON_TIME)
+    monday, sunday = date(2026, 10, 5), date(2026, 10, 11)
+    counted = {level: unit_ranking(monday, sunday, level) for level in (2, 3)}
+    assert all(c["snapshot"] is None for c in counted.values())
+    generate_report("weekly", W41)
+    db.session.commit()
+    for level in (2, 3):
+        stored = unit_ranking(monday, sunday, level)
+        assert stored["snapshot"] == ("weekly", W41, 1)
+        assert stored["rows"] == counted[level]["rows"] and stored["rows"], level
+    other = Definitions(callback_pick="first")
+    assert unit_ranking(monday, sunday, 2, defs=other)["snapshot"] is None
+    assert unit_ranking(monday, date(2026, 10, 10), 2)["snapshot"] is None
