@@ -242,6 +242,7 @@ def _reports(page) -> None:
 
     _stored_pages(page, week, month, refs)
 
+    # counted afresh (no snapshot of the range, or another range)
     for label, first, last, ref in (
             (f"unit ranking {week}, level 2", w_start.date(), w_end.date() - timedelta(days=1), refs[week]),
             (f"unit ranking {month}, level 2", m_start.date(), m_end.date() - timedelta(days=1), refs[month])):
@@ -290,6 +291,12 @@ def _stored_pages(page, week, month, refs) -> None:
                                                                     ReportSnapshot.period == month)
                                  .order_by(ReportSnapshot.revision.desc()).limit(1))
         timed(f"drill-down of the stored {month} 办结数 (city)", page(f"/reports/drill?metric=closed&snapshot={snap}"))
+        # the ranking page opens on the last full week; over a stored period it reads its figures
+        timed(f"ranking page, last full week {week} (stored)", page("/reports/rates"), ref=refs[week])
+        first, last = periods.parse("monthly", month)[1:]
+        timed(f"ranking page, month {month} (stored)",
+              page(f"/reports/rates?date_from={first:%Y-%m-%d}&date_to={last - timedelta(days=1):%Y-%m-%d}"),
+              ref=refs[month])
     finally:
         if made:
             db.session.execute(sa.delete(ReportSnapshot).where(ReportSnapshot.id.in_(made)))

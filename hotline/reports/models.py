@@ -59,6 +59,9 @@ def _partial(name: str, column, where_pg: str, where_sqlite: str) -> sa.Index:
 _partial("ix_ticket_events_closing_at", TicketEvent.at, "to_state = 'closed'", "to_state = 'closed'")
 #: 重办: the reopens of a period
 _partial("ix_ticket_events_reopen_at", TicketEvent.at, "action = 'reopen'", "action = 'reopen'")
+#: 直办: the tickets answered on the call, read whole by the calls of a period (index only)
+sa.Index("ix_ticket_events_answer", TicketEvent.ticket_id, TicketEvent.at,
+         postgresql_where=sa.text("action = 'answer'"), sqlite_where=sa.text("action = 'answer'"))
 #: 不合理待裁定: the unreasonable 不满意 of all time up to a moment (few of all callbacks)
 _partial("ix_callbacks_unreasonable", Callback.created_at, "reached IS true AND request_reasonable IS false",
          "reached IS 1 AND request_reasonable IS 0")
