@@ -8,6 +8,7 @@ snapshot, the unit ranking, the streamed CSV export. Prints medians in ms and me
 
 The database must be empty, or already hold this script's data (it is then reused:
 BENCH_REUSE=1 skips loading when tickets are there). BENCH_TICKETS sets the volume,
+BENCH_MIGRATE=0 leaves the schema as it is (a database shared with other branches),
 BENCH_RUNS the runs per median (default 3). The measurements run in a child process, so
 its peak RSS is that of the reports alone, not of the loading. BENCH_EXPORT=0 skips the
 CSV exports, BENCH_YEAR=1 adds a 365-day ranking, BENCH_FAMILIES=1 times each family
@@ -20,8 +21,13 @@ the smallest honest queries over its period (COUNT of the tickets recorded in it
 the lead assignments dispatched in it GROUP BY unit); the ratio report / reference is
 printed with each report.
 
-Targets (issue 6): each report under 2 s on PostgreSQL, process memory under 300 MB, the
-1 000 000-row CSV export under 60 s with flat memory.
+Targets (issues 6 and 11): each report page a manager opens under 2 s on PostgreSQL
+(the stored weekly and monthly pages with their 环比, the ranking of the last full week
+or month, the dashboard), process memory under 300 MB, the 1 000 000-row CSV export
+under 60 s with flat memory. The pages counted afresh (a running period, another range)
+and the jobs that store a snapshot with every figure's ids are printed for information.
+On a database shared with other branches, BENCH_MIGRATE=0 and create this branch's
+indexes by hand (see the migration r11a7c0f3e5d9).
 """
 import os
 import resource
@@ -67,7 +73,8 @@ def load(url: str) -> None:
 
     app = _app(url)
     with app.app_context():
-        upgrade()
+        if os.environ.get("BENCH_MIGRATE", "1") == "1":
+            upgrade()  # BENCH_MIGRATE=0: a shared database whose schema another branch moves on
         have = db.session.query(Ticket).count()
         if have:
             if os.environ.get("BENCH_REUSE") == "1":
@@ -145,7 +152,7 @@ def measure(url: str) -> None:
     timed("ticket list, drill-down (overdue on a day)", page(f"/tickets?overdue_on={today - timedelta(days=20)}"))
 
     with app.app_context():
-        _reports()
+        _reports(page)
 
     print(f"peak rss after the pages and reports: {peak_rss_mb():.0f} MB", flush=True)
     if os.environ.get("BENCH_EXPORT", "1") == "1":
@@ -179,7 +186,7 @@ def reference_queries(start: datetime, end: datetime):
     return count, per_unit
 
 
-def _reports() -> None:
+def _reports(page) -> None:
     import json
 
     import sqlalchemy as sa
@@ -204,6 +211,7 @@ def _reports() -> None:
               flush=True)
         refs[name, "dispatched"] = sum(g.values())
 
+    # counted in the database (what a page shown live computes); 环比 computed as well
     weekly, _ = timed(f"weekly report {week} (build_report, with 环比)",
                    lambda: build_report("weekly", week, now=NOW), ref=refs[week])
     _figures(weekly, refs[week, "dispatched"], w_start, w_end, COUNTED_CLOSURES, db, sa, Ticket)
@@ -237,6 +245,9 @@ def _reports() -> None:
           f"{len(data['overdue'])} overdue listed; JSON {len(text.encode()) / 1e6:.2f} MB, "
           f"stored {stored['size'] / 1e6:.2f} MB (rolled back after each run)", flush=True)
 
+    _stored_pages(page, week, month, refs)
+
+    # counted afresh (no snapshot of the range, or another range)
     for label, first, last, ref in (
             (f"unit ranking {week}, level 2", w_start.date(), w_end.date() - timedelta(days=1), refs[week]),
             (f"unit ranking {month}, level 2", m_start.date(), m_end.date() - timedelta(days=1), refs[month])):
@@ -250,6 +261,51 @@ def _reports() -> None:
     if os.environ.get("BENCH_FAMILIES") == "1":
         _families(w_start, w_end)
         _families(m_start, m_end)
+
+
+def _stored_pages(page, week, month, refs) -> None:
+    """The pages a manager opens on a stored period: the jobs store every week and month
+    (the previous period too, which 环比 reads). Stored here (each job timed once, with its
+    commit), the pages and a drill-down measured, then the rows deleted again."""
+    import sqlalchemy as sa
+
+    from hotline.extensions import db
+    from hotline.reports import periods
+    from hotline.reports.models import ReportSnapshot
+    from hotline.reports.snapshots import generate_report
+
+    made = []
+    try:
+        for kind, key in (("weekly", periods.PREVIOUS["weekly"](periods.parse("weekly", week)[1])), ("weekly", week),
+                          ("monthly", periods.previous_month(periods.parse("monthly", month)[1])), ("monthly", month)):
+            if db.session.scalar(sa.select(sa.func.count()).select_from(ReportSnapshot)
+                                 .where(ReportSnapshot.kind == kind, ReportSnapshot.period == key)):
+                print(f"    {kind} {key} already stored: left as it is", flush=True)
+                continue
+            t = time.perf_counter()
+            row = generate_report(kind, key, NOW)
+            db.session.commit()
+            made.append(row.id)
+            ids = sum(len(v) for per_unit in row.data["ids"].values() for v in per_unit.values())
+            print(f"{'job: generate and store ' + kind + ' ' + key:52s} {(time.perf_counter() - t) * 1000:8.0f} ms"
+                  f"  ({ids} ids)", flush=True)
+        timed(f"weekly page {week}, stored (环比 stored with it)", page(f"/reports/weekly/{week}"), ref=refs[week])
+        timed(f"monthly page {month}, stored (环比 stored with it)", page(f"/reports/monthly/{month}"),
+              ref=refs[month])
+        snap = db.session.scalar(sa.select(ReportSnapshot.id).where(ReportSnapshot.kind == "monthly",
+                                                                    ReportSnapshot.period == month)
+                                 .order_by(ReportSnapshot.revision.desc()).limit(1))
+        timed(f"drill-down of the stored {month} 办结数 (city)", page(f"/reports/drill?metric=closed&snapshot={snap}"))
+        # the ranking page opens on the last full week; over a stored period it reads its figures
+        timed(f"ranking page, last full week {week} (stored)", page("/reports/rates"), ref=refs[week])
+        first, last = periods.parse("monthly", month)[1:]
+        timed(f"ranking page, month {month} (stored)",
+              page(f"/reports/rates?date_from={first:%Y-%m-%d}&date_to={last - timedelta(days=1):%Y-%m-%d}"),
+              ref=refs[month])
+    finally:
+        if made:
+            db.session.execute(sa.delete(ReportSnapshot).where(ReportSnapshot.id.in_(made)))
+            db.session.commit()
 
 
 def _figures(data, dispatched, start, end, counted, db, sa, Ticket) -> None:

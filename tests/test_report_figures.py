@@ -38,7 +38,7 @@ def _same_figures(a: dict, b: dict) -> None:
 def test_a_late_report_counts_what_was_overdue_at_the_end_of_the_week(world):
     ids = build(world)
     at(datetime(2026, 11, 30, 8, 0))
-    on_time = build_report("weekly", W48)
+    on_time = build_report("weekly", W48, ids=True)
     assert on_time["city"]["values"]["overdue_now"] == 1
     # the overdue ticket is answered and closed the next week; the scheduler was down
     at(datetime(2026, 12, 2, 10, 0))
@@ -50,7 +50,7 @@ def test_a_late_report_counts_what_was_overdue_at_the_end_of_the_week(world):
     svc.record_callback(t, world.callback_agent, v(t), reached=True, resolution="resolved", satisfaction="satisfied")
     assert db.session.get(Ticket, t).state.value == "closed"
     at(datetime(2026, 12, 7, 9, 0))
-    late = build_report("weekly", W48)
+    late = build_report("weekly", W48, ids=True)
     _same_figures(on_time, late)
     (o,) = late["overdue"]
     assert o["ticket_id"] == t and o["days_overdue"] == 1
@@ -226,8 +226,8 @@ def test_close_is_judged_against_each_tickets_own_first_deadline(world):
     at(datetime(2026, 11, 27, 11, 0))
     svc.record_callback(y, w.callback_agent, v(y), reached=True, resolution="resolved", satisfaction="satisfied")
     at(datetime(2026, 11, 30, 8, 0))
-    first = build_report("weekly", W48)
+    first = build_report("weekly", W48, ids=True)
     assert first["ids"]["closed"] == {str(w.district.id): [y]}
     assert first["ids"]["closed_late"] == {str(w.district.id): [y]} and first["ids"]["closed_on_time"] == {}
-    by_round = build_report("weekly", W48, defs=Definitions(close_basis="round"))
+    by_round = build_report("weekly", W48, defs=Definitions(close_basis="round"), ids=True)
     assert by_round["ids"]["closed_on_time"] == {str(w.district.id): [y]}

@@ -50,6 +50,7 @@ import sqlalchemy as sa
 
 from hotline.enums import AssignmentRole
 from hotline.extensions import db
+from hotline.reports.definitions import Definitions
 from hotline.reports.metrics import METRICS, THINGS
 from hotline.reports.models import ReportSnapshot
 from hotline.reports.rates import as_fraction
@@ -502,7 +503,7 @@ def assert_story_figures(data: dict, ids: dict[str, int]) -> None:
 def test_every_figure_of_the_holiday_week(world):
     ids = build_story(world)
     at(ON_TIME)
-    data = build_report("weekly", W41)
+    data = build_report("weekly", W41, ids=True)
     assert (data["start"], data["end"], data["as_of"]) == (
         "2026-10-05T00:00:00", "2026-10-12T00:00:00", "2026-10-12T00:00:00")
     # the level-2 units always, the street because it has figures; the community has none
@@ -524,7 +525,7 @@ def test_report_on_time_a_week_later_and_regenerated_are_equal(world):
     # (b) a week later, after the late reply, the ruling, closings, a dispute ...
     after_the_week(world, ids)
     at(WEEK_LATER)
-    later = build_report("weekly", W41)
+    later = build_report("weekly", W41, ids=True)
     for part in ("rows", "city", "ids", "overdue"):
         assert later[part] == first[part], part
     assert generate_report("weekly", W41).id == rev1.id  # stored once: not made again
@@ -600,7 +601,87 @@ def test_a_ticket_closed_in_one_week_is_not_closed_again_by_a_later_event(world)
     ids = build_story(world)
     after_the_week(world, ids)
     at(WEEK_LATER)
-    w42 = build_report("weekly", "2026-W42")
+    w42 = build_report("weekly", "2026-W42", ids=True)
     # by hand: closed in W42 are D (满意 Tue 13 Oct 11:30) and H (诉求不合理, Tue 13 Oct 09:00),
     # both housing; A closed in W41 and its case's 验收销号 on Tue 13 Oct closes nothing
     assert behind(w42, "closed", ids) == {"housing": "D H"}
+
+
+VARIANTS = [Definitions(), Definitions(sign_returns="include", close_basis="round", callback_pick="first",
+                                       basic_weight="0.5", overdue_days="started", repeat_days=3)]
+
+
+@pytest.mark.parametrize("defs", VARIANTS, ids=["defaults", "every-other-choice"])
+def test_figures_counted_in_the_database_equal_the_lengths_of_their_id_lists(world, defs):
+    """The pages count in the database (COUNT FILTER per unit), snapshots list ids: the same
+    rows and predicates, so every figure of every unit is equal, under either definitions,
+    for the week, the week after it and the month, on time and a week later."""
+    ids = build_story(world)
+    after_the_week(world, ids)
+    for moment in (ON_TIME, WEEK_LATER):
+        at(moment)
+        for kind, key in (("weekly", W41), ("weekly", "2026-W42"), ("monthly", "2026-10")):
+            listed = build_report(kind, key, defs=defs, ids=True)
+            counted = build_report(kind, key, defs=defs)
+            assert "ids" not in counted
+            assert counted["rows"] == listed["rows"] and counted["city"] == listed["city"], (kind, key, moment)
+            assert counted["overdue"] == listed["overdue"]
+            city = listed["city"]["values"]
+            assert all(city[k] == sum(len(v) for v in listed["ids"][k].values()) for k in METRICS), (kind, key)
+    assert any(v for v in city.values())  # the month has figures: the comparison compared something
+
+
+def test_average_working_minutes_summed_in_the_database_equal_the_calendars(world):
+    """The averages' working minutes (summed per unit and first/last day in SQL) equal the
+    calendar's working_minutes_between summed row by row, over the holiday week (make-up
+    Saturday, holidays, times before opening and after closing, with seconds)."""
+    from hotline.deadlines.services import calendar
+    from hotline.reports.aggregate import AVERAGES, working_minutes
+    from hotline.reports.definitions import current
+    from hotline.reports.metrics import Period, rows_of
+
+    ids = build_story(world)
+    after_the_week(world, ids)
+    # a W42 dispatch after hours, signed just before opening, seconds on the clock
+    late = dispatched(world, datetime(2026, 10, 14, 19, 30, 17), world.housing, "13900000009")
+    at(datetime(2026, 10, 15, 8, 59, 59))
+    svc.act("sign", late, staff(world, world.housing), v(late), target=assignment(late, world.housing).id)
+    at(WEEK_LATER)
+    cal, d = calendar(), current()
+    checked = 0
+    for start, end in ((datetime(2026, 10, 5), datetime(2026, 10, 12)), (datetime(2026, 9, 28), datetime(2026, 10, 19)),
+                       (datetime(2026, 10, 1), datetime(2026, 11, 1))):
+        p = Period.of(start, end, WEEK_LATER)
+        rows = rows_of("dispatched", p, d)
+        for name, (basis, first, last) in AVERAGES.items():
+            expected: dict[int, int] = {}
+            for r in rows:
+                if getattr(r, last) is not None:
+                    expected[r.unit_id] = expected.get(r.unit_id, 0) + cal.working_minutes_between(
+                        getattr(r, first), getattr(r, last))
+                    checked += 1
+            got = working_minutes(basis, first, last, p, d)
+            assert {u: m for u, m in got.items() if m} == {u: m for u, m in expected.items() if m}, (name, start)
+    assert checked >= 10
+
+
+def test_the_ranking_of_a_stored_week_reads_its_figures_and_equals_the_count(world):
+    """The ranking over exactly a stored week (taken at its end, by the same definitions)
+    reads the snapshot's figures; they equal the ranking counted afresh, at both levels.
+    Other definitions or another range are counted afresh."""
+    from hotline.reports.rates import unit_ranking
+
+    build_story(world)
+    at(ON_TIME)
+    monday, sunday = date(2026, 10, 5), date(2026, 10, 11)
+    counted = {level: unit_ranking(monday, sunday, level) for level in (2, 3)}
+    assert all(c["snapshot"] is None for c in counted.values())
+    generate_report("weekly", W41)
+    db.session.commit()
+    for level in (2, 3):
+        stored = unit_ranking(monday, sunday, level)
+        assert stored["snapshot"] == ("weekly", W41, 1)
+        assert stored["rows"] == counted[level]["rows"] and stored["rows"], level
+    other = Definitions(callback_pick="first")
+    assert unit_ranking(monday, sunday, 2, defs=other)["snapshot"] is None
+    assert unit_ranking(monday, date(2026, 10, 10), 2)["snapshot"] is None

@@ -1,21 +1,26 @@
 """Figures per unit and up the unit tree, with the ids behind each number.
 
-`figure_ids` turns collected rows into {key: {unit_id: [item ids]}} (the unit's own); a
-unit's figure in a report is the number of ids of it and every unit below it, so the
-drill-down of any cell is the union of those lists and its length is the number shown.
+`figure_ids` counts each figure per unit (the unit's own) in the database, or lists the
+item ids behind it ({key: {unit_id: [item ids]}}) when a snapshot stores them; a unit's
+figure in a report is the sum over it and every unit below it, so the drill-down of any
+cell is the union of those lists and its length is the number shown.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from fractions import Fraction
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
 
 from hotline.deadlines.services import calendar
 from hotline.enums import UnitKind
 from hotline.extensions import db
 from hotline.reports.definitions import Definitions
-from hotline.reports.metrics import Period, collect
+from hotline.reports.dashboard import day_of
+from hotline.reports.metrics import METRICS, Period, condition, counted, counts, item_ids
 from hotline.units.models import Unit
 
 
@@ -50,60 +55,141 @@ def subtree(unit_id: int, nodes: list[UnitNode]) -> set[int]:
 
 @dataclass
 class Figures:
-    """Item ids per figure per unit (own), the sums of working minutes for the averages, and
+    """Counts per figure per unit (own), the item ids behind them when asked for (then each
+    count is the length of its list), the sums of working minutes for the averages, and
     roll-ups on demand."""
 
-    ids: dict[str, dict[int, list[int]]]
+    counts: dict[str, dict[int, int]]
     minutes: dict[str, dict[int, int]]
     nodes: list[UnitNode]
+    ids: dict[str, dict[int, list[int]]] | None = None
 
     def own(self, key: str, unit_id: int) -> int:
-        return len(self.ids[key].get(unit_id, ()))
+        return self.counts[key].get(unit_id, 0)
+
+    def _roll(self, per_unit: dict[int, int]) -> dict[int, int]:
+        by_id = {n.id: n for n in self.nodes}
+        total: dict[int, int] = {}
+        for uid, n in per_unit.items():
+            node = by_id.get(uid)
+            for anc in (node.ancestors if node else [uid]):
+                total[anc] = total.get(anc, 0) + n
+        return total
 
     def rolled(self, key: str) -> dict[int, int]:
-        by_id = {n.id: n for n in self.nodes}
-        total: dict[int, int] = {}
-        for uid, items in self.ids[key].items():
-            node = by_id.get(uid)
-            for anc in (node.ancestors if node else [uid]):
-                total[anc] = total.get(anc, 0) + len(items)
-        return total
+        return self._roll(self.counts[key])
 
     def rolled_minutes(self, key: str) -> dict[int, int]:
-        by_id = {n.id: n for n in self.nodes}
-        total: dict[int, int] = {}
-        for uid, m in self.minutes.get(key, {}).items():
-            node = by_id.get(uid)
-            for anc in (node.ancestors if node else [uid]):
-                total[anc] = total.get(anc, 0) + m
-        return total
+        return self._roll(self.minutes.get(key, {}))
 
     def city(self, key: str) -> int:
-        return sum(len(v) for v in self.ids[key].values())
+        return sum(self.counts[key].values())
 
     def city_minutes(self, key: str) -> int:
         return sum(self.minutes.get(key, {}).values())
 
 
-#: Averages: (sum of working minutes key, its basis figure, the row's start and end fields)
+#: Averages: (sum of working minutes key, its basis figure, the row's start and end columns)
 AVERAGES = {"sign_minutes": ("signed", "at", "signed_at"), "handle_minutes": ("answered", "at", "replied_at")}
 
 
 def figure_ids(keys, p: Period, d: Definitions, nodes: list[UnitNode] | None = None, *,
-               averages: bool = True) -> Figures:
+               averages: bool = True, ids: bool = True) -> Figures:
+    """The figures of `keys`: with `ids`, the item ids behind each (a snapshot's, a
+    drill-down's) and the counts their lengths; without, the counts alone, counted in the
+    database over the same rows by the same predicates."""
     nodes = nodes if nodes is not None else unit_nodes()
     keys = list(keys)
     averages = averages and "received" in keys
     wanted = keys + [b for b, _, _ in AVERAGES.values() if b not in keys and averages]
-    per, _ = collect(wanted, p, d)
-    ids = {k: {uid: sorted({r.item_id for r in rows}) for uid, rows in per[k].items()} for k in wanted}
-    minutes: dict[str, dict[int, int]] = {}
-    if averages:
-        cal = calendar()
-        for name, (basis, start, end) in AVERAGES.items():
-            minutes[name] = {uid: sum(cal.working_minutes_between(getattr(r, start), getattr(r, end)) for r in rows)
-                             for uid, rows in per[basis].items()}
-    return Figures(ids, minutes, nodes)
+    if ids:
+        listed = item_ids(wanted, p, d)
+        per_unit = {k: {uid: len(items) for uid, items in v.items()} for k, v in listed.items()}
+    else:
+        listed, per_unit = None, counts(wanted, p, d)
+    minutes = {name: working_minutes(basis, start, end, p, d) for name, (basis, start, end) in AVERAGES.items()} \
+        if averages else {}
+    return Figures(per_unit, minutes, nodes, listed)
+
+
+# --- working minutes of a figure's rows, summed in the database ---------------------------
+class seconds_of_day(FunctionElement):
+    """Seconds since midnight of a timestamp (with its fraction), on PostgreSQL and SQLite."""
+
+    type = sa.Float()
+    name = "seconds_of_day"
+    inherit_cache = True
+
+
+@compiles(seconds_of_day)
+def _sod_pg(element, compiler, **kw):
+    return f"EXTRACT(EPOCH FROM CAST({compiler.process(element.clauses, **kw)} AS TIME))"
+
+
+@compiles(seconds_of_day, "sqlite")
+def _sod_sqlite(element, compiler, **kw):
+    col = compiler.process(element.clauses, **kw)
+    return (f"(CAST(substr({col}, 12, 2) AS INTEGER) * 3600 + CAST(substr({col}, 15, 2) AS INTEGER) * 60"
+            f" + CAST(substr({col}, 18) AS REAL))")
+
+
+class whole_minutes(FunctionElement):
+    """floor(seconds / 60) of a non-negative number of seconds, as an integer."""
+
+    type = sa.Integer()
+    name = "whole_minutes"
+    inherit_cache = True
+
+
+@compiles(whole_minutes)
+def _wm_pg(element, compiler, **kw):
+    return f"CAST(floor(({compiler.process(element.clauses, **kw)}) / 60) AS INTEGER)"
+
+
+@compiles(whole_minutes, "sqlite")
+def _wm_sqlite(element, compiler, **kw):
+    return f"CAST(({compiler.process(element.clauses, **kw)}) / 60 AS INTEGER)"
+
+
+def working_minutes(basis: str, start: str, end: str, p: Period, d: Definitions) -> dict[int, int]:
+    """{unit_id: the sum of WorkCalendar.working_minutes_between(start, end)} over the rows
+    of figure `basis`, exactly, without a row in Python.
+
+    The calendar counts, per working day between the two moments, the whole minutes of
+    their overlap with the working hours. So a row spanning several days is its first
+    day's minutes (from the start to closing time) + its last day's (opening time to the
+    end) + a full day per working day between; a row within one day, the minutes between
+    the two. The database sums those parts per (unit, first day, last day); the calendar
+    then says which of those days are working days."""
+    cal = calendar()
+    c = counted(METRICS[basis].family, p, d).c
+    lo, hi = (t.hour * 3600 + t.minute * 60 + t.second for t in (cal.day_start, cal.day_end))
+
+    def clamp(moment):
+        sec = seconds_of_day(moment)
+        return sa.case((sec < lo, lo), (sec > hi, hi), else_=sec)
+
+    s, e = clamp(c[start]), clamp(c[end])
+    first_day, last_day = day_of(c[start]).label("first_day"), day_of(c[end]).label("last_day")
+    cond = condition(basis, c, p, d)
+    stmt = (sa.select(c.unit_id, first_day, last_day, sa.func.count(),
+                      sa.func.sum(whole_minutes(hi - s)), sa.func.sum(whole_minutes(e - lo)),
+                      sa.func.sum(whole_minutes(sa.case((e > s, e - s), else_=0))))
+            .where(c.unit_id.is_not(None), c[end].is_not(None), *([cond] if cond is not None else []))
+            .group_by(c.unit_id, first_day, last_day))
+    out: dict[int, int] = {}
+    full = cal.minutes_per_day
+    for unit_id, first, last, n, head, tail, within in db.session.connection().execute(stmt):
+        if last < first:
+            continue
+        if first == last:
+            minutes = within if cal.is_workday(first) else 0
+        else:
+            between = sum(cal.is_workday(first + timedelta(days=i)) for i in range(1, (last - first).days))
+            minutes = ((head if cal.is_workday(first) else 0) + (tail if cal.is_workday(last) else 0)
+                       + full * n * between)
+        out[unit_id] = out.get(unit_id, 0) + int(minutes)
+    return out
 
 
 def average_hours(minutes: int, n: int) -> Fraction | None:

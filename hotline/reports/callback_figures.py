@@ -41,7 +41,8 @@ def _callback_columns(p: Period):
     dispute = (sa.select(Dispute.state).where(Dispute.ticket_id == Callback.ticket_id, Dispute.callback_id == Callback.id,
                                               Dispute.decided_at.is_not(None), Dispute.decided_at < p.as_of)
                .order_by(Dispute.decided_at.desc(), Dispute.id.desc()).limit(1).scalar_subquery())
-    return (sa.func.coalesce(_lead_unit_at(Callback.ticket_id, Callback.created_at), Ticket.lead_unit_id)
+    return (sa.func.coalesce(_lead_unit_at(Callback.ticket_id, Callback.created_at),
+                             sa.select(Ticket.lead_unit_id).where(Ticket.id == Callback.ticket_id).scalar_subquery())
             .label("unit_id"), Callback.ticket_id, Callback.ticket_id.label("item_id"), Callback.created_at.label("at"),
             Callback.id.label("callback_id"), Callback.satisfaction, Callback.resolution,
             Callback.request_reasonable, first(EventAction.REOPEN).label("ruled_counted_at"),
@@ -49,45 +50,50 @@ def _callback_columns(p: Period):
 
 
 def callbacks_query(p: Period, d: Definitions) -> sa.Select:
-    return (sa.select(*_callback_columns(p)).join(Ticket, Ticket.id == Callback.ticket_id)
-            .where(p.covers(Callback.created_at), Callback.reached.is_(True)))
+    return sa.select(*_callback_columns(p)).where(p.covers(Callback.created_at), Callback.reached.is_(True))
 
 
-def _ruling(r, p: Period) -> bool | None:
-    """The supervisor's ruling on an unreasonable request as of as_of: True counted,
-    False not counted, None not yet ruled."""
-    rulings = [(at, counted) for at, counted in ((r.ruled_counted_at, True), (r.ruled_out_at, False))
-               if at is not None and at < p.as_of]
-    return min(rulings)[1] if rulings else None
+def _ruled(c, p: Period, counted: bool):
+    """SQL: the supervisor had ruled the unreasonable request by as_of, counted (True) or
+    not counted (False): the earlier of the two rulings before as_of decides, and at the
+    same moment "not counted" wins."""
+    mine, other = (c.ruled_counted_at, c.ruled_out_at) if counted else (c.ruled_out_at, c.ruled_counted_at)
+    beats = (mine < other) if counted else (mine <= other)
+    return sa.and_(mine.is_not(None), mine < p.as_of,
+                   sa.or_(other.is_(None), other >= p.as_of, beats))
 
 
-def counts_against_unit(r, p: Period) -> bool:
-    """As of as_of: a 甄别 decided by then rules; otherwise a reasonable request counts, and
-    an unreasonable one as the supervisor ruled it (waiting: in no rate, in 不合理待裁定)."""
-    if r.dispute is not None:
-        return r.dispute is not RequestState.APPROVED  # upheld: 不计入单位
-    if r.request_reasonable is not False:
-        return True
-    return bool(_ruling(r, p))
+def _unruled(c, p: Period):
+    return sa.and_(sa.or_(c.ruled_counted_at.is_(None), c.ruled_counted_at >= p.as_of),
+                   sa.or_(c.ruled_out_at.is_(None), c.ruled_out_at >= p.as_of))
 
 
-def waiting(rows, p, d):
-    return distinct_items([r for r in rows if r.dispute is None and _ruling(r, p) is None], p, d)
+def counts_against_unit(c, p: Period):
+    """SQL, as of as_of: a 甄别 decided by then rules (upheld: 不计入单位); otherwise a
+    reasonable request counts, and an unreasonable one as the supervisor ruled it (waiting:
+    in no rate, in 不合理待裁定)."""
+    return sa.case((c.dispute.is_not(None), c.dispute != RequestState.APPROVED),
+                   (c.request_reasonable.is_not(False), sa.true()),
+                   else_=_ruled(c, p, True))
 
 
-def pick_callback(rows, p, d):
-    chosen = {}
-    for r in sorted((r for r in rows if counts_against_unit(r, p)), key=lambda r: (r.at, r.callback_id)):
-        if d.callback_pick == "final" or r.item_id not in chosen:
-            chosen[r.item_id] = r
-    return list(chosen.values())
+def waiting(c, p, d):
+    """One row per ticket: the unreasonable 不满意 neither disputed nor ruled by as_of (the latest)."""
+    return sa.and_(c.dispute.is_(None), _unruled(c, p)), [c.at.desc()]
+
+
+def pick_callback(c, p, d):
+    """One row per ticket: its first or final (a setting) callback of the period that counts."""
+    order = [c.at, c.callback_id] if d.callback_pick == "first" else [c.at.desc(), c.callback_id.desc()]
+    return counts_against_unit(c, p), order
 
 
 def pending_decisions_query(p: Period, d: Definitions) -> sa.Select:
     """不满意 the agent judged unreasonable, waiting at as_of for the supervisor's decision."""
-    return (sa.select(*_callback_columns(p)).join(Ticket, Ticket.id == Callback.ticket_id)
-            .where(Callback.created_at < p.as_of, Callback.reached.is_(True), Callback.request_reasonable.is_(False)))
+    return sa.select(*_callback_columns(p)).where(Callback.created_at < p.as_of, Callback.reached.is_(True),
+                                                  Callback.request_reasonable.is_(False))
 
 
-def distinct_items(rows, p, d):
-    return list({r.item_id: r for r in sorted(rows, key=lambda r: r.at)}.values())
+def distinct_items(c, p, d):
+    """One row per item: its latest."""
+    return None, [c.at.desc()]

@@ -4,7 +4,9 @@ district; the overdue trend; the week's hot topics.
 Each figure is a GROUP BY in the database (no ticket is loaded into Python) over the
 very WHERE clause that `search_tickets` builds for the ticket list, and carries the
 search parameters of that list. So a figure and the list it drills down to cannot
-disagree: they are the same filter.
+disagree: they are the same filter. The per-day, per-category, per-district and hot-topic
+counts are the grouping sets of one scan of the window on PostgreSQL (the filter, with a
+unit's subtree, evaluated once), one GROUP BY each on SQLite.
 """
 from __future__ import annotations
 
@@ -129,24 +131,56 @@ def _where(user: User, window: Window):
     return stmt.whereclause
 
 
-def volume(user: User, window: Window) -> tuple[list[Figure], list[Figure], list[Figure], int]:
-    """Tickets per day, per request type and per channel, in one pass over the window.
+@dataclass
+class Tallies:
+    """Ticket counts of the window: per day (with its counts per request type and channel),
+    per category (with its count over the hot window) and per district."""
 
-    One GROUP BY day with a COUNT FILTER per type and per channel; the per-type and
-    per-channel totals are the sums of those daily counts.
-    """
+    by_day: dict  # day -> (n, {request type: n}, {channel: n})
+    by_category: dict  # category id -> n
+    by_district: dict  # district id (None: not given) -> n
+    hot_categories: dict  # category id -> n, over the hot window (the window's last days)
+
+
+def tallies(user: User, window: Window, hot: Window) -> Tallies:
+    """The window's tickets (the ticket list's filter) counted per day (and per type and
+    channel within it), per category, per district, and per category over the hot window
+    (its last days: the same filter with a later start)."""
+    where = _where(user, window)
     day = day_of(Ticket.created_at).label("day")
-    cols = [day, sa.func.count().label("n")]
-    cols += [sa.func.count().filter(Ticket.request_type == rt) for rt in RequestType]
-    cols += [sa.func.count().filter(Ticket.channel == ch) for ch in Channel]
-    rows = db.session.execute(sa.select(*cols).where(_where(user, window)).group_by(day)).all()
-    per_day = {r[0]: r[1] for r in rows}
-    types = [sum(r[2 + i] for r in rows) for i in range(len(RequestType))]
-    channels = [sum(r[2 + len(RequestType) + i] for r in rows) for i in range(len(Channel))]
+    aggs = ([sa.func.count(), sa.func.count().filter(Ticket.created_at >= hot.start)]
+            + [sa.func.count().filter(Ticket.request_type == rt) for rt in RequestType]
+            + [sa.func.count().filter(Ticket.channel == ch) for ch in Channel])
+    keys = {"day": day, "category": Ticket.category_id, "district": Ticket.district_id}
+    rows: dict[str, list] = {name: [] for name in keys}
+    if db.session.get_bind().dialect.name == "postgresql":
+        # one scan: grouping sets; GROUPING() has a bit per column left out of the row's set
+        cols = list(keys.values())
+        masks = {sum(1 << (len(cols) - 1 - j) for j in range(len(cols)) if j != i): name
+                 for i, name in enumerate(keys)}
+        stmt = (sa.select(sa.func.grouping(*cols), *cols, *aggs).where(where)
+                .group_by(sa.func.grouping_sets(*(sa.tuple_(c) for c in cols))))
+        for row in db.session.execute(stmt):
+            name = masks[row[0]]
+            rows[name].append((row[1 + list(keys).index(name)], *row[1 + len(cols):]))
+    else:
+        for name, col in keys.items():
+            rows[name] = [tuple(r) for r in db.session.execute(sa.select(col, *aggs).where(where).group_by(col))]
+    nt = len(RequestType)
+    by_day = {r[0]: (r[1], dict(zip(RequestType, r[3:3 + nt])), dict(zip(Channel, r[3 + nt:]))) for r in rows["day"]}
+    return Tallies(by_day, {r[0]: r[1] for r in rows["category"]}, {r[0]: r[1] for r in rows["district"]},
+                   {r[0]: r[2] for r in rows["category"] if r[2]})
+
+
+def volume(window: Window, t: Tallies) -> tuple[list[Figure], list[Figure], list[Figure], int]:
+    """Tickets per day, per request type and per channel (the sums of the daily counts)."""
+    per_day = {d: n for d, (n, _, _) in t.by_day.items()}
+    types = {rt: sum(v[1][rt] for v in t.by_day.values()) for rt in RequestType}
+    channels = {ch: sum(v[2][ch] for v in t.by_day.values()) for ch in Channel}
     by_day = [Figure(d.isoformat(), per_day.get(d, 0), window.params(date_from=d.isoformat(), date_to=d.isoformat()))
               for d in window.days]
-    by_type = [Figure(rt.label, n, window.params(request_type=rt.value)) for rt, n in zip(RequestType, types)]
-    by_channel = [Figure(ch.label, n, window.params(channel=ch.value)) for ch, n in zip(Channel, channels)]
+    by_type = [Figure(rt.label, types[rt], window.params(request_type=rt.value)) for rt in RequestType]
+    by_channel = [Figure(ch.label, channels[ch], window.params(channel=ch.value)) for ch in Channel]
     return by_day, by_type, by_channel, sum(per_day.values())
 
 
@@ -155,13 +189,11 @@ def top_level(full_name: str) -> str:
     return full_name.split(" › ", 1)[0]
 
 
-def by_category(user: User, window: Window) -> tuple[list[Figure], list[Figure]]:
+def by_category(window: Window, t: Tallies) -> tuple[list[Figure], list[Figure]]:
     """Per top-level category (all its subcategories together) and the ten most frequent
     categories as filed. The database counts per category; the top-level figure adds up
     those few per-category counts."""
-    n = sa.func.count().label("n")
-    rows = db.session.execute(sa.select(Ticket.category_id, n).where(_where(user, window))
-                              .group_by(Ticket.category_id)).all()
+    rows = list(t.by_category.items())
     names = dict(db.session.execute(sa.select(Category.id, Category.full_name)
                                     .where(Category.id.in_([r[0] for r in rows]))).all())
     tops: dict[str, int] = {}
@@ -177,10 +209,8 @@ def by_category(user: User, window: Window) -> tuple[list[Figure], list[Figure]]
     return by_top, top
 
 
-def by_district(user: User, window: Window) -> list[Figure]:
-    n = sa.func.count().label("n")
-    rows = db.session.execute(sa.select(Ticket.district_id, n).where(_where(user, window))
-                              .group_by(Ticket.district_id)).all()
+def by_district(window: Window, t: Tallies) -> list[Figure]:
+    rows = list(t.by_district.items())
     names = dict(db.session.execute(sa.select(Unit.id, Unit.name)
                                     .where(Unit.id.in_([r[0] for r in rows if r[0] is not None]))).all())
     out = [Figure(names[did] if did is not None else "未填写区县", count, window.params(district_id=did or 0))
@@ -206,32 +236,34 @@ def overdue_trend(user: User, window: Window, now: datetime | None = None) -> tu
     return figures, sum(per_day.values())
 
 
-def hot_topics(user: User, window: Window) -> tuple[Window, list[Figure], list[Figure]]:
-    """The most frequent categories and addresses of the last HOT_DAYS days of the window."""
-    hot = Window(max(window.date_from, window.date_to - timedelta(days=HOT_DAYS - 1)), window.date_to,
-                 window.unit_id)
-    where = _where(user, hot)
+def hot_window(window: Window) -> Window:
+    """The last HOT_DAYS days of the window."""
+    return Window(max(window.date_from, window.date_to - timedelta(days=HOT_DAYS - 1)), window.date_to,
+                  window.unit_id)
+
+
+def hot_topics(user: User, hot: Window, t: Tallies) -> tuple[list[Figure], list[Figure]]:
+    """The most frequent categories and addresses of the hot window."""
+    names = dict(db.session.execute(sa.select(Category.id, Category.full_name)
+                                    .where(Category.id.in_([c for c in t.hot_categories if c is not None]))).all())
+    cats = sorted(((cid, names[cid], n) for cid, n in t.hot_categories.items() if cid in names),
+                  key=lambda r: (-r[2], r[1]))[:TOP_N]
     n = sa.func.count().label("n")
-    cat = aliased(Category)  # an alias: the search's own category subqueries must not correlate with it
-    cats = db.session.execute(
-        sa.select(cat.id, cat.full_name, n).select_from(Ticket).join(cat, cat.id == Ticket.category_id)
-        .where(where).group_by(cat.id, cat.full_name)
-        .order_by(n.desc(), cat.full_name).limit(TOP_N)).all()
     addresses = db.session.execute(
-        sa.select(Ticket.address, n).where(where, Ticket.address != "")
+        sa.select(Ticket.address, n).where(_where(user, hot), Ticket.address != "")
         .group_by(Ticket.address).order_by(n.desc(), Ticket.address).limit(TOP_N)).all()
-    return (hot,
-            [Figure(name, count, hot.params(category_id=cid, category_exact="1")) for cid, name, count in cats],
+    return ([Figure(name, count, hot.params(category_id=cid, category_exact="1")) for cid, name, count in cats],
             [Figure(addr, count, hot.params(address=addr)) for addr, count in addresses])
 
 
 def build_dashboard(user: User, window: Window, now: datetime | None = None) -> Dashboard:
-    by_day, by_type, by_channel, total = volume(user, window)
-    by_top, top = by_category(user, window)
+    hot = hot_window(window)
+    t = tallies(user, window, hot)
+    by_day, by_type, by_channel, total = volume(window, t)
+    by_top, top = by_category(window, t)
     overdue, overdue_total = overdue_trend(user, window, now)
-    hot, hot_cats, hot_addresses = hot_topics(user, window)
+    hot_cats, hot_addresses = hot_topics(user, hot, t)
     return Dashboard(window=window, hot_window=hot, total=total, by_day=by_day, by_type=by_type,
                      by_channel=by_channel, by_top_category=by_top, top_categories=top,
-                     by_district=by_district(user, window), overdue_by_day=overdue, overdue_total=overdue_total,
+                     by_district=by_district(window, t), overdue_by_day=overdue, overdue_total=overdue_total,
                      hot_categories=hot_cats, hot_addresses=hot_addresses)
-

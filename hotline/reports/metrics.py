@@ -1,11 +1,15 @@
 """Every figure of the reports, defined once, counted as of a moment from the history.
 
 A family is one query over the history (assignment versions, events, returns, extension
-requests, replies, callbacks, supervision cases) that yields one row per counted thing:
-(unit_id, ticket_id, item_id, at, ...values). A figure (Metric) is the rows of its family
-that meet its predicate, and counts one kind of thing (`counts`: tickets, assignments,
-returns ...). Counting, storing and drilling down all go through `collect()`, so a
-figure's count is the length of its drill-down list by construction.
+requests, replies, callbacks, supervision cases) that yields, after its pick (SQL: one row
+per item where rows repeat one), one row per counted thing: (unit_id, ticket_id, item_id,
+at, ...values). A figure (Metric) is the rows of its family that meet its predicate, a SQL
+condition over those columns, and counts one kind of thing (`counts`: tickets,
+assignments, returns ...). The same predicate over the same rows is used twice: in
+`counts()` as COUNT(*) FILTER (WHERE predicate) GROUP BY unit (what the pages show), and
+in `item_ids()` as the row's flag listing its item id (what a snapshot stores and a
+drill-down lists), so a figure's count is the length of its drill-down list by
+construction.
 
 Figures that are states ("overdue", "open cases", "waiting for a decision") are taken at
 `Period.as_of` from the assignment versions and decision times, not from the rows'
@@ -15,9 +19,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Callable, Iterable
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 
 from hotline.enums import (AssignmentRole, AssignmentState, Closure, EventAction, ExtensionState, Resolution,
@@ -72,8 +77,10 @@ class Family:
     name: str
     counts: str  # a key of THINGS
     query: Callable[[Period, Definitions], sa.Select]
-    #: rows -> rows: one row per counted thing (e.g. a ticket's chosen callback)
-    pick: Callable[[list, Period, Definitions], list] | None = None
+    #: (columns, period, definitions) -> (condition or None, order): one row per item_id,
+    #: the first in that order of the rows meeting the condition (e.g. a ticket's chosen
+    #: callback); None: the query's rows are already one per counted thing
+    pick: Callable | None = None
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,7 @@ class Metric:
     label: str
     explain: str
     family: str
-    test: Callable | None = None  # (row, period, definitions) -> bool; None: every row
+    test: Callable | None = None  # (columns, period, definitions) -> SQL condition; None: every row
     section: str = "lead"  # lead | co | centre | supervision
 
     @property
@@ -97,16 +104,18 @@ class Metric:
 # --- assignments dispatched in the period, as they stood at as_of -------------------------
 def _dispatched(role: AssignmentRole):
     def query(p: Period, d: Definitions) -> sa.Select:
-        v = aliased(AssignmentVersion)
-        timely_return = sa.exists(sa.select(TicketReturn.id).where(
-            TicketReturn.assignment_id == Assignment.id, TicketReturn.returned_at < p.as_of,
-            TicketReturn.returned_at <= Assignment.return_due_at,
+        """Read from the versions alone: each carries its assignment's role and dispatch
+        time (set once, at dispatch), so the period selects versions by index and only the
+        one in force at as_of is kept."""
+        v, a = aliased(AssignmentVersion), aliased(Assignment)
+        timely_return = sa.exists(sa.select(TicketReturn.id).join(a, a.id == TicketReturn.assignment_id).where(
+            TicketReturn.ticket_id == v.ticket_id, TicketReturn.assignment_id == v.assignment_id,
+            TicketReturn.returned_at < p.as_of, TicketReturn.returned_at <= a.return_due_at,
             ~sa.and_(TicketReturn.decision == ReturnDecision.OVERRULED, TicketReturn.decided_at < p.as_of)))
-        return (sa.select(v.unit_id, v.ticket_id, v.assignment_id.label("item_id"), Assignment.dispatched_at.label("at"),
+        return (sa.select(v.unit_id, v.ticket_id, v.assignment_id.label("item_id"), v.dispatched_at.label("at"),
                           v.state, v.active, v.signed_at, v.sign_due_at, v.replied_at, v.handle_due_at,
                           timely_return.label("timely_return"))
-                .join(v, sa.and_(v.assignment_id == Assignment.id, as_of(v, p.as_of)))
-                .where(Assignment.role == role, p.covers(Assignment.dispatched_at)))
+                .where(v.role == role, p.covers(v.dispatched_at), as_of(v, p.as_of)))
     return query
 
 
@@ -122,10 +131,10 @@ def _closed(p: Period, d: Definitions) -> sa.Select:
     due_before_reopen = (sa.select(v2.handle_due_at).where(v2.assignment_id == v.assignment_id,
                                                            as_of(v2, first_reopen)).limit(1)
                          .correlate(v, e).scalar_subquery())
-    return (sa.select(sa.func.coalesce(v.unit_id, Ticket.lead_unit_id).label("unit_id"), e.ticket_id,
+    return (sa.select(sa.func.coalesce(v.unit_id, lead_unit_of(e.ticket_id)).label("unit_id"), e.ticket_id,
                       e.ticket_id.label("item_id"), e.at, closure.label("closure"), v.replied_at,
                       v.handle_due_at, due_before_reopen.label("first_due"))
-            .join(Ticket, Ticket.id == e.ticket_id)
+            .select_from(e)
             .outerjoin(v, sa.and_(v.ticket_id == e.ticket_id, v.role == AssignmentRole.LEAD, v.active.is_(True),
                                   as_left(v, e.at)))
             .where(e.to_state == TicketState.CLOSED, sa.or_(e.from_state.is_(None), e.from_state != TicketState.CLOSED),
@@ -133,19 +142,19 @@ def _closed(p: Period, d: Definitions) -> sa.Select:
                    closure.in_([c.value for c in COUNTED_CLOSURES])))
 
 
-def _last_per_item(rows, p, d):
-    best = {}
-    for r in rows:
-        if r.item_id not in best or (r.at, r.ticket_id) >= (best[r.item_id].at, best[r.item_id].ticket_id):
-            best[r.item_id] = r
-    return list(best.values())
+def _last_per_item(c, p, d):
+    return None, [c.at.desc(), c.unit_id.desc()]
 
 
-def closed_on_time(r, p: Period, d: Definitions) -> bool:
-    if r.replied_at is None:
-        return False
-    due = (r.first_due or r.handle_due_at) if d.close_basis == "first" else r.handle_due_at
-    return due is not None and r.replied_at <= due
+def closed_on_time(c, p: Period, d: Definitions):
+    due = sa.func.coalesce(c.first_due, c.handle_due_at) if d.close_basis == "first" else c.handle_due_at
+    return sa.and_(c.replied_at.is_not(None), due.is_not(None), c.replied_at <= due)
+
+
+def lead_unit_of(ticket_id):
+    """The ticket's present lead unit (a fallback where the history has none), asked only
+    when needed (COALESCE evaluates it lazily) instead of joining every ticket."""
+    return sa.select(Ticket.lead_unit_id).where(Ticket.id == ticket_id).scalar_subquery()
 
 
 # --- open work at as_of ----------------------------------------------------------------------
@@ -220,9 +229,9 @@ def _calls(p: Period, d: Definitions) -> sa.Select:
     caller's previous ticket (by number) for 重复来电."""
     t2 = aliased(Ticket)
     centre = sa.select(Unit.id).where(Unit.kind == UnitKind.CENTRE).order_by(Unit.id).limit(1).scalar_subquery()
-    direct = sa.exists(sa.select(TicketEvent.id).where(TicketEvent.ticket_id == Ticket.id,
-                                                       TicketEvent.action == EventAction.ANSWER,
-                                                       TicketEvent.at < p.as_of))
+    # uncorrelated, so PostgreSQL hashes the answered tickets once instead of a probe per call
+    direct = Ticket.id.in_(sa.select(TicketEvent.ticket_id).where(TicketEvent.action == EventAction.ANSWER,
+                                                                  TicketEvent.at < p.as_of))
     previous = (sa.select(sa.func.max(t2.created_at)).where(
         t2.caller_phone == Ticket.caller_phone, t2.created_at < Ticket.created_at,
         t2.created_at >= p.start - timedelta(days=d.repeat_days), t2.id != Ticket.id).scalar_subquery())
@@ -232,8 +241,29 @@ def _calls(p: Period, d: Definitions) -> sa.Select:
             .where(p.covers(Ticket.created_at)))
 
 
-def _repeat(r, p, d) -> bool:
-    return r.previous_call is not None and r.previous_call >= r.at - timedelta(days=d.repeat_days)
+class days_before(sa.sql.functions.FunctionElement):
+    """SQL: the moment `days` (a literal int) days before a timestamp column, on PostgreSQL
+    and on SQLite (whose timestamps are text, compared as such)."""
+
+    type = sa.DateTime()
+    name = "days_before"
+    inherit_cache = True
+
+
+@compiles(days_before)
+def _days_before_pg(element, compiler, **kw):
+    col, days = list(element.clauses)
+    return f"({compiler.process(col, **kw)} - make_interval(days => {int(days.value)}))"
+
+
+@compiles(days_before, "sqlite")
+def _days_before_sqlite(element, compiler, **kw):
+    col, days = list(element.clauses)
+    return f"strftime('%Y-%m-%d %H:%M:%f000', {compiler.process(col, **kw)}, '-{int(days.value)} days')"
+
+
+def _repeat(c, p, d):
+    return sa.and_(c.previous_call.is_not(None), c.previous_call >= days_before(c.at, d.repeat_days))
 
 
 FAMILIES: dict[str, Family] = {f.name: f for f in [
@@ -255,36 +285,46 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
 ]}
 
 
-def _excluded(r, p, d) -> bool:
-    return d.sign_returns == "exclude" and bool(r.timely_return)
+# --- the predicates: SQL conditions over a family's columns ---------------------------------
+def _true(col):
+    return col.is_(True)
 
 
-def _should_sign(r, p, d) -> bool:
-    return not _excluded(r, p, d) and (r.signed_at is not None or r.sign_due_at < p.as_of)
+def _not(cond):
+    """NOT for a condition that may be NULL (NULL counts as not met on both sides)."""
+    return sa.not_(sa.func.coalesce(cond, False))
 
 
-def _signed_on_time(r, p, d) -> bool:
-    return not _excluded(r, p, d) and r.signed_at is not None and r.signed_at <= r.sign_due_at
+def _included(c, p, d):
+    return _not(_true(c.timely_return)) if d.sign_returns == "exclude" else sa.true()
 
 
-def _should_reply(r, p, d) -> bool:
-    return r.replied_at is not None or r.handle_due_at < p.as_of
+def _should_sign(c, p, d):
+    return sa.and_(_included(c, p, d), sa.or_(c.signed_at.is_not(None), c.sign_due_at < p.as_of))
 
 
-def _replied_on_time(r, p, d) -> bool:
-    return r.replied_at is not None and r.replied_at <= r.handle_due_at
+def _signed_on_time(c, p, d):
+    return sa.and_(_included(c, p, d), c.signed_at.is_not(None), c.signed_at <= c.sign_due_at)
 
 
-def _redispatched(r, p, d) -> bool:
-    return not r.active and r.state in (AssignmentState.RETURNED, AssignmentState.CANCELLED)
+def _should_reply(c, p, d):
+    return sa.or_(c.replied_at.is_not(None), c.handle_due_at < p.as_of)
 
 
-def _satisfied(r, p, d) -> bool:
-    return r.satisfaction is Satisfaction.SATISFIED
+def _replied_on_time(c, p, d):
+    return sa.and_(c.replied_at.is_not(None), c.replied_at <= c.handle_due_at)
 
 
-def _basically(r, p, d) -> bool:
-    return r.satisfaction is Satisfaction.BASICALLY
+def _redispatched(c, p, d):
+    return sa.and_(_not(_true(c.active)), c.state.in_([AssignmentState.RETURNED, AssignmentState.CANCELLED]))
+
+
+def _satisfied(c, p, d):
+    return c.satisfaction == Satisfaction.SATISFIED
+
+
+def _basically(c, p, d):
+    return c.satisfaction == Satisfaction.BASICALLY
 
 
 METRICS: dict[str, Metric] = {m.key: m for m in [
@@ -294,34 +334,34 @@ METRICS: dict[str, Metric] = {m.key: m for m in [
            _should_sign),
     Metric("signed_on_time", "按时签收", "本期派件中在签收期限内签收的（口径见公式）", "dispatched", _signed_on_time),
     Metric("signed", "已签收", "本期派件中截至统计时点已签收的（平均签收用时的基数）", "dispatched",
-           lambda r, p, d: r.signed_at is not None),
+           lambda c, p, d: c.signed_at.is_not(None)),
     Metric("answered", "已答复派件", "本期派件中截至统计时点已答复的（平均办理用时的基数）", "dispatched",
-           lambda r, p, d: r.replied_at is not None),
+           lambda c, p, d: c.replied_at.is_not(None)),
     Metric("redispatched", "改派", "本期派件中截至统计时点已被退回改派或撤销的", "dispatched", _redispatched),
     Metric("closed", "办结数", "本期办结的工单（回访满意/基本满意、未联系上、诉求不合理裁定），每张计一次", "closed"),
     Metric("closed_on_time", "按时办结", "本期办结且答复按时的工单（口径见公式）", "closed", closed_on_time),
     Metric("closed_late", "超期办结", "本期办结但答复超时或无答复的工单", "closed",
-           lambda r, p, d: not closed_on_time(r, p, d)),
+           lambda c, p, d: _not(closed_on_time(c, p, d))),
     Metric("unreachable", "未联系上", "本期按未联系上办结的工单", "closed",
-           lambda r, p, d: r.closure == Closure.UNREACHABLE.value),
+           lambda c, p, d: c.closure == Closure.UNREACHABLE.value),
     Metric("overdue_now", "超期未办结", "截至统计时点仍在办理且已过当时办理期限的派件（挂起中的不计）", "overdue"),
     Metric("returned", "退单", "本期该单位提出的退单", "returns"),
-    Metric("returned_timely", "按时退单", "本期退单中在退单期限内提出的", "returns", lambda r, p, d: bool(r.timely)),
+    Metric("returned_timely", "按时退单", "本期退单中在退单期限内提出的", "returns", lambda c, p, d: _true(c.timely)),
     Metric("returns_overruled", "退单被驳回", "本期退单中截至统计时点被驳回的", "returns",
-           lambda r, p, d: bool(r.overruled)),
+           lambda c, p, d: _true(c.overruled)),
     Metric("extensions", "延期申请", "本期提出的延期申请", "extensions"),
     Metric("extensions_approved", "延期批准", "本期提出且截至统计时点已批准的延期申请", "extensions",
-           lambda r, p, d: bool(r.approved)),
+           lambda c, p, d: _true(c.approved)),
     Metric("reopened", "重办", "本期因回访不满意重办的工单", "reopens"),
     Metric("replies", "答复数", "本期主办单位的办结反馈（含阶段性答复）", "replies"),
-    Metric("contacted", "已联系市民", "本期答复中已与市民联系的", "replies", lambda r, p, d: bool(r.contacted)),
+    Metric("contacted", "已联系市民", "本期答复中已与市民联系的", "replies", lambda c, p, d: _true(c.contacted)),
     Metric("callbacks_reached", "回访联系上", "本期回访联系上且计入单位的工单（每张按口径取一次回访）", "callbacks"),
     Metric("resolved", "已解决", "其中回访为“已解决”的工单", "callbacks",
-           lambda r, p, d: r.resolution is Resolution.RESOLVED),
+           lambda c, p, d: c.resolution == Resolution.RESOLVED),
     Metric("satisfied", "满意", "其中回访为“满意”的工单", "callbacks", _satisfied),
     Metric("basically", "基本满意", "其中回访为“基本满意”的工单", "callbacks", _basically),
     Metric("unsatisfied", "不满意", "其中回访为“不满意”的工单", "callbacks",
-           lambda r, p, d: r.satisfaction is Satisfaction.UNSATISFIED),
+           lambda c, p, d: c.satisfaction == Satisfaction.UNSATISFIED),
     Metric("pending_decision", "不合理待裁定", "截至统计时点回访员判定诉求不合理、尚待督办人员裁定的工单", "pending_decisions"),
     # supervision
     Metric("cases_opened", "督办立案", "本期新立的督办单", "cases_opened", section="supervision"),
@@ -336,7 +376,7 @@ METRICS: dict[str, Metric] = {m.key: m for m in [
     Metric("co_overdue_now", "协办超期未反馈", "截至统计时点仍未反馈且已过协办期限的协办派件", "co_overdue", section="co"),
     # the centre's own calls
     Metric("calls", "来电受理", "本期登记的工单", "calls", section="centre"),
-    Metric("direct", "直接办结", "其中话务员当场答复办结的（直办）", "calls", lambda r, p, d: bool(r.direct), "centre"),
+    Metric("direct", "直接办结", "其中话务员当场答复办结的（直办）", "calls", lambda c, p, d: _true(c.direct), "centre"),
     Metric("repeat_calls", "重复来电", "其中同一号码在口径天数内曾来电的", "calls", _repeat, "centre"),
 ]}
 
@@ -348,23 +388,86 @@ def _no_jit() -> None:
         db.session.execute(sa.text("SET LOCAL jit = off"))
 
 
-def rows_of(family: str, p: Period, d: Definitions) -> list:
+def counted(family: str, p: Period, d: Definitions):
+    """The family's rows as a subquery, one per counted thing (picked in SQL)."""
     fam = FAMILIES[family]
-    _no_jit()
-    # plain rows through the session's connection: no ORM loading for tens of thousands
-    rows = db.session.connection().execute(fam.query(p, d)).all()
-    return fam.pick(rows, p, d) if fam.pick is not None else rows
+    q = fam.query(p, d).subquery(f"{family}_rows")
+    if fam.pick is None:
+        return q
+    cond, order = fam.pick(q.c, p, d)
+    nth = sa.func.row_number().over(partition_by=q.c.item_id, order_by=order).label("nth")
+    ranked = sa.select(q, nth)
+    if cond is not None:
+        ranked = ranked.where(cond)
+    ranked = ranked.subquery(f"{family}_ranked")
+    return sa.select(*(ranked.c[k] for k in q.c.keys())).where(ranked.c.nth == 1).subquery(family)
 
 
-def collect(keys, p: Period, d: Definitions) -> tuple[dict[str, dict[int, list]], dict[str, list]]:
-    """({key: {unit_id: [rows]}}, {family: rows}): each family queried once."""
-    families = {METRICS[k].family for k in keys}
-    rows = {f: rows_of(f, p, d) for f in families}
-    out: dict[str, dict[int, list]] = {}
+def condition(key: str, c, p: Period, d: Definitions):
+    """The figure's predicate over the family's columns (None: every row)."""
+    m = METRICS[key]
+    return m.test(c, p, d) if m.test is not None else None
+
+
+def _by_family(keys: Iterable[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
     for k in keys:
-        m, per_unit = METRICS[k], {}
-        for r in rows[m.family]:
-            if r.unit_id is not None and (m.test is None or m.test(r, p, d)):
-                per_unit.setdefault(r.unit_id, []).append(r)
-        out[k] = per_unit
-    return out, rows
+        out.setdefault(METRICS[k].family, []).append(k)
+    return out
+
+
+def _run(stmt):
+    # plain rows through the session's connection: no ORM loading for tens of thousands
+    return db.session.connection().execute(stmt).all()
+
+
+def counts(keys, p: Period, d: Definitions) -> dict[str, dict[int, int]]:
+    """{key: {unit_id: count}}: per family one GROUP BY unit with a COUNT(*) FILTER per
+    figure (what the pages show; the ids stay in the database)."""
+    _no_jit()
+    out: dict[str, dict[int, int]] = {k: {} for k in keys}
+    for family, fam_keys in _by_family(keys).items():
+        c = counted(family, p, d).c
+        cols = []
+        for k in fam_keys:
+            cond = condition(k, c, p, d)
+            cols.append((sa.func.count().filter(cond) if cond is not None else sa.func.count()).label(k))
+        stmt = sa.select(c.unit_id, *cols).where(c.unit_id.is_not(None)).group_by(c.unit_id)
+        for row in _run(stmt):
+            for k, n in zip(fam_keys, row[1:]):
+                if n:
+                    out[k][row.unit_id] = n
+    return out
+
+
+def item_ids(keys, p: Period, d: Definitions) -> dict[str, dict[int, list[int]]]:
+    """{key: {unit_id: [item ids, ascending]}}: the rows `counts` counts, listed: per family
+    one query with each figure's predicate as a flag of the row."""
+    _no_jit()
+    out: dict[str, dict[int, list[int]]] = {k: {} for k in keys}
+    for family, fam_keys in _by_family(keys).items():
+        c = counted(family, p, d).c
+        flags = []
+        for k in fam_keys:
+            cond = condition(k, c, p, d)
+            flags.append(sa.case((cond, 1), else_=0) if cond is not None else sa.literal(1))
+        stmt = (sa.select(c.unit_id, c.item_id, *flags).where(c.unit_id.is_not(None))
+                .order_by(c.unit_id, c.item_id))
+        lists = [out[k] for k in fam_keys]
+        for row in _run(stmt):
+            for per_unit, flag in zip(lists, row[2:]):
+                if flag:
+                    per_unit.setdefault(row[0], []).append(row[1])
+    return out
+
+
+def rows_of(family: str, p: Period, d: Definitions, *, order=None, limit: int | None = None) -> list:
+    """The family's counted rows (all columns)."""
+    _no_jit()
+    c = counted(family, p, d).c
+    stmt = sa.select(*c)
+    if order is not None:
+        stmt = stmt.order_by(*order(c))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return _run(stmt)

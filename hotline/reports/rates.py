@@ -11,10 +11,14 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
+import sqlalchemy as sa
+
 from hotline.clock import now as clock_now
+from hotline.extensions import db
 from hotline.reports.aggregate import Figures, average_hours, figure_ids, unit_nodes
 from hotline.reports.definitions import Definitions, current, formulas
 from hotline.reports.metrics import Period
+from hotline.reports.models import ReportSnapshot
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ def last_full_week(today: date) -> tuple[date, date]:
 
 def ranking_rows(figs: Figures, d: Definitions, level: int | None) -> list[dict]:
     rows = []
-    totals = {k: figs.rolled(k) for k in figs.ids}
+    totals = {k: figs.rolled(k) for k in figs.counts}
     minutes = {k: figs.rolled_minutes(k) for k in figs.minutes}
     for n in figs.nodes:
         if level is not None and n.level != level:
@@ -153,7 +157,45 @@ def unit_ranking(date_from: date, date_to: date, level: int | None = 2, as_of: d
     end = datetime.combine(date_to + timedelta(days=1), datetime.min.time())
     period = Period(start, end, min(as_of, end)) if as_of else Period.of(start, end, clock_now())
     as_of = period.as_of
-    figs = figure_ids(NEEDED, period, d, unit_nodes())
+    nodes = unit_nodes()
+    figs = stored_figures(period, d, nodes) if level is not None and level >= 2 else None
+    snapshot = figs.snapshot if figs is not None else None
+    if figs is None:
+        figs = figure_ids(NEEDED, period, d, nodes, ids=False)
     return {"start": start.isoformat(), "end": end.isoformat(), "as_of": as_of.isoformat(), "level": level,
             "rows": ranking_rows(figs, d, level), "rates": RATES, "formulas": formulas(d),
-            "definitions": d.as_dict(), "period": period}
+            "definitions": d.as_dict(), "period": period, "snapshot": snapshot}
+
+
+class StoredFigures:
+    """The figures of a stored report, per unit over its subtree (as its rows hold them),
+    in the shape ranking_rows reads."""
+
+    def __init__(self, rows: list[dict], nodes, snapshot: tuple):
+        self.nodes, self.snapshot = nodes, snapshot
+        self.counts = {k: {} for k in NEEDED}
+        self._rolled = {k: {r["unit_id"]: r["values"].get(k, 0) for r in rows} for k in NEEDED}
+        self.minutes = {name: {r["unit_id"]: (r[avg][0] if r[avg] else 0) for r in rows}
+                        for name, avg in (("sign_minutes", "avg_sign_hours"), ("handle_minutes", "avg_handle_hours"))}
+
+    def rolled(self, key: str) -> dict[int, int]:
+        return self._rolled[key]
+
+    def rolled_minutes(self, key: str) -> dict[int, int]:
+        return self.minutes[key]
+
+
+def stored_figures(period: Period, d: Definitions, nodes) -> StoredFigures | None:
+    """A ranking over exactly a stored report's period (the last full week or month), taken
+    at the same moment by the same definitions, reads that report's figures: they are the
+    same counts (a finished period's figures do not change; the latest revision is the one
+    in force). Any other range, moment or definitions is counted afresh."""
+    row = db.session.execute(
+        sa.select(ReportSnapshot.kind, ReportSnapshot.period, ReportSnapshot.revision,
+                  ReportSnapshot.data["definitions"], ReportSnapshot.data["rows"])
+        .where(ReportSnapshot.start == period.start, ReportSnapshot.end == period.end,
+               ReportSnapshot.as_of == period.as_of)
+        .order_by(ReportSnapshot.revision.desc()).limit(1)).first()
+    if row is None or row[4] is None or row[3] != d.as_dict():
+        return None
+    return StoredFigures(row[4], nodes, (row[0], row[1], row[2]))

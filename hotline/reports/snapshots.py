@@ -19,7 +19,7 @@ from hotline.enums import AlertSubject
 from hotline.errors import ValidationFailed
 from hotline.extensions import db
 from hotline.reports import periods
-from hotline.reports.aggregate import Figures, centre_id, figure_ids, unit_nodes
+from hotline.reports.aggregate import centre_id, figure_ids, unit_nodes
 from hotline.reports.definitions import Definitions, current, formulas
 from hotline.reports.metrics import METRICS, Period, rows_of
 from hotline.reports.models import KINDS, ReportSnapshot
@@ -55,16 +55,19 @@ def _average(minutes: int, n: int):
 
 
 def build_report(kind: str, key: str, now: datetime | None = None, defs: Definitions | None = None,
-                 *, with_previous: bool = True) -> dict:
-    """The report's data for a period, as of min(now, end)."""
+                 *, with_previous: bool = True, ids: bool = False) -> dict:
+    """The report's data for a period, as of min(now, end). With `ids` (a snapshot) every
+    figure's item ids are listed under "ids" and each count is its list's length; without
+    (a page shown live, whose drill-down lists them afresh) the figures are counted in the
+    database by the same predicates over the same rows, and "ids" is absent."""
     name, start, end = periods.parse(kind, key)
     now = now or clock_now()
     d = defs or current()
     period = Period.of(start, end, now)
     nodes = unit_nodes()
-    figs = figure_ids(KEYS, period, d, nodes)
+    figs = figure_ids(KEYS, period, d, nodes, ids=ids)
     centre = centre_id(nodes)
-    totals = {k: figs.rolled(k) for k in figs.ids}
+    totals = {k: figs.rolled(k) for k in figs.counts}
     minutes = {k: figs.rolled_minutes(k) for k in figs.minutes}
     rows = []
     for n in nodes:
@@ -87,9 +90,10 @@ def build_report(kind: str, key: str, now: datetime | None = None, defs: Definit
         "sections": [{"key": s, "label": label, "columns": _columns(keys)} for s, label, keys in SECTIONS],
         "centre_columns": _columns(CENTRE_KEYS),
         "rows": rows, "city": city,
-        "ids": {k: {str(u): v for u, v in figs.ids[k].items()} for k in KEYS},
-        "overdue": overdue_list(period, d, figs),
+        "overdue": overdue_list(period, d),
     }
+    if figs.ids is not None:
+        data["ids"] = {k: {str(u): v for u, v in figs.ids[k].items()} for k in KEYS}
     if with_previous:
         data["previous"] = previous_figures(kind, start, now, d)
     return data
@@ -99,23 +103,26 @@ def previous_figures(kind: str, start: datetime, now: datetime, d: Definitions) 
     """The previous period's city figures for 环比: from its stored snapshot when there is
     one, computed as of its end otherwise."""
     prev = periods.PREVIOUS[kind](start)
-    row = latest(kind, prev)
-    if row is not None and not row.data.get("legacy"):
-        return {"period": prev, "values": row.data["city"]["values"], "rates": row.data["city"]["rates"],
-                "stored": True}
+    stored = db.session.execute(
+        sa.select(ReportSnapshot.data["legacy"], ReportSnapshot.data["city"])  # not its ids
+        .where(ReportSnapshot.kind == kind, ReportSnapshot.period == prev)
+        .order_by(ReportSnapshot.revision.desc()).limit(1)).first()
+    if stored is not None and not stored[0]:
+        city = stored[1]
+        return {"period": prev, "values": city["values"], "rates": city["rates"], "stored": True}
     # not stored: only the city's figures the rates need, as of its end
     _, p_start, p_end = periods.parse(kind, prev)
-    figs = figure_ids(NEEDED + CENTRE_KEYS, Period.of(p_start, p_end, now), d, averages=False)
-    values = {k: figs.city(k) for k in figs.ids}
+    figs = figure_ids(NEEDED + CENTRE_KEYS, Period.of(p_start, p_end, now), d, averages=False, ids=False)
+    values = {k: figs.city(k) for k in figs.counts}
     return {"period": prev, "values": values, "rates": rate_values(values, d), "stored": False}
 
 
-def overdue_list(period: Period, d: Definitions, figs: Figures) -> list[dict]:
-    """The lead assignments counted in 超期未办结, with the days overdue (as the definitions
-    count them) and the supervision level they had reached, all as of as_of."""
-    rows = sorted(rows_of("overdue", period, d), key=lambda r: (r.at, r.item_id))
-    ids = set(v for items in figs.ids["overdue_now"].values() for v in items)
-    rows = [r for r in rows if r.item_id in ids][:OVERDUE_LIST_LIMIT]
+def overdue_list(period: Period, d: Definitions) -> list[dict]:
+    """The lead assignments counted in 超期未办结 (every row of its family with a unit),
+    the longest overdue first, with the days overdue (as the definitions count them) and
+    the supervision level they had reached, all as of as_of."""
+    rows = [r for r in rows_of("overdue", period, d, order=lambda c: (c.at, c.item_id), limit=OVERDUE_LIST_LIMIT)
+            if r.unit_id is not None]
     if not rows:
         return []
     tids = [r.ticket_id for r in rows]
@@ -183,7 +190,7 @@ def generate_report(kind: str, key: str, now: datetime | None = None, *, force: 
         raise ValidationFailed("重新生成须写明原因（原有版本会保留）", field="reason")
     if len(reason) > 500:
         raise ValidationFailed("原因不能超过 500 字", field="reason")
-    data = build_report(kind, name, now)
+    data = build_report(kind, name, now, ids=True)
     row = ReportSnapshot(kind=kind, period=name, revision=(existing.revision + 1) if existing else 1,
                          start=start, end=end, as_of=datetime.fromisoformat(data["as_of"]), generated_at=now,
                          generated_by_id=getattr(by, "id", None), reason=reason or ("定时生成" if by is None else "首次生成"),

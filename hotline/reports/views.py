@@ -21,7 +21,7 @@ from hotline.lifecycle.uow import unit_of_work
 from hotline.reports import periods
 from hotline.reports.aggregate import subtree, unit_nodes
 from hotline.reports.definitions import Definitions, current, validate
-from hotline.reports.metrics import METRICS, THINGS, Period, collect
+from hotline.reports.metrics import METRICS, THINGS, Period, item_ids
 from hotline.reports.models import KINDS, ReportSnapshot
 from hotline.reports.rates import RATE_LABELS, RATES, change, hours, last_full_week, percent, unit_ranking
 from hotline.reports.snapshots import build_report, diff, generate_report, revisions
@@ -283,9 +283,9 @@ def _stored_items(snapshot: ReportSnapshot, key: str, units: set[int] | None) ->
 
 
 def _live_items(key: str, period: Period, d: Definitions, units: set[int] | None) -> list[tuple[int, int]]:
-    per, _ = collect([key], period, d)
-    return sorted(((u, r.item_id) for u, rows in per[key].items() if units is None or u in units
-                   for r in {r.item_id: r for r in rows}.values()), key=lambda p: p[1])
+    per = item_ids([key], period, d)[key]
+    return sorted(((u, i) for u, items in per.items() if units is None or u in units for i in items),
+                  key=lambda p: p[1])
 
 
 def _describe(key: str, page: list[tuple[int, int]]) -> list[dict]:
