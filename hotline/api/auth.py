@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import g, request
+from sqlalchemy.orm import contains_eager
 
 from hotline.api.errors import ApiError
 from hotline.api.models import ApiToken
@@ -47,7 +48,9 @@ def revoke(row: ApiToken, at: datetime | None = None) -> None:
 def token_user(token: str) -> tuple[ApiToken, User]:
     """The token's row and its user, or ApiError 401 (unknown, revoked, user deactivated).
     Notes the use (commits that alone). Also Open311's api_key (hotline.open311)."""
-    row = db.session.scalars(sa.select(ApiToken).where(ApiToken.token_hash == digest(token))).first()
+    # the token, its user, the user's unit and roles in one query
+    row = db.session.scalars(sa.select(ApiToken).join(ApiToken.user).where(ApiToken.token_hash == digest(token))
+                             .options(contains_eager(ApiToken.user).joinedload(User.role_rows))).unique().first()
     if row is None or row.revoked_at is not None:
         raise ApiError(401, "INVALID_TOKEN", "访问令牌无效或已吊销")
     user = row.user

@@ -3,6 +3,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from sqlalchemy.orm import joinedload
+
 from hotline.auth.forms import LoginForm
 from hotline.auth.models import User
 from hotline.auth.services import authenticate
@@ -13,7 +15,8 @@ bp = Blueprint("auth", __name__)
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    return db.session.get(User, int(user_id))
+    """The session's user with unit and roles in one query (every page asks for the roles)."""
+    return db.session.get(User, int(user_id), options=[joinedload(User.role_rows)])
 
 
 def safe_next(target: str | None, default: str | None = None) -> str:

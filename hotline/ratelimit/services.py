@@ -5,9 +5,9 @@
 A window is a slice of the app clock (`hotline.clock`) aligned to its length; each `hit`
 adds one to the key's count in the current window and says whether the count is still
 within the limit. The counts live where every process sees them: in Redis when
-`REDIS_URL` is set (INCR + EXPIRE in one MULTI), otherwise in the database table
-`rate_limit_hits` (one atomic INSERT … ON CONFLICT DO UPDATE … RETURNING per hit, on a
-connection and transaction of its own, so a hit is neither part of the request's unit of
+`REDIS_URL` is set (INCR + EXPIRE of every key in one MULTI), otherwise in the database table
+`rate_limit_hits` (one atomic INSERT … ON CONFLICT DO UPDATE … RETURNING for all of a
+request's keys, on a connection and transaction of its own, so a hit is neither part of the request's unit of
 work nor undone by its rollback). Nothing here is API-specific: the API's per-token and
 per-address limits (hotline/ratelimit/api.py) and a login throttle use the same `hit`.
 
@@ -80,17 +80,31 @@ class DatabaseCounter:
         return dialect.insert
 
     def incr(self, key: str, start: datetime, end: datetime, now: datetime) -> int:
+        return self.incr_many([key], start, end, now)[key]
+
+    def incr_many(self, keys: list[str], start: datetime, end: datetime, now: datetime) -> dict[str, int]:
+        """One upsert for every key (a request's per-token and per-address counts), on a
+        connection of its own: autocommit on PostgreSQL (no BEGIN / COMMIT round trips)."""
         self._check_not_inside_session()
         table = RateLimitHit.__table__
-        stmt = self._insert()(table).values(key=key, window_start=start, count=1, expires_at=end)
+        stmt = self._insert()(table).values([dict(key=k, window_start=start, count=1, expires_at=end)
+                                              for k in sorted(set(keys))])  # one lock order for all
         stmt = stmt.on_conflict_do_update(index_elements=[table.c.key, table.c.window_start],
-                                          set_={"count": table.c.count + 1}).returning(table.c.count)
-        with self.engine.begin() as conn:
-            count = conn.execute(stmt).scalar_one()
-            if self.cleaned_at is None or now - self.cleaned_at >= self.CLEANUP_EVERY or now < self.cleaned_at:
-                conn.execute(sa.delete(table).where(table.c.expires_at <= now))
-                self.cleaned_at = now
-        return count
+                                          set_={"count": table.c.count + 1}).returning(table.c.key, table.c.count)
+        cleanup = self.cleaned_at is None or now - self.cleaned_at >= self.CLEANUP_EVERY or now < self.cleaned_at
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                counts = dict(conn.execute(stmt).all())
+                if cleanup:
+                    conn.execute(sa.delete(table).where(table.c.expires_at <= now))
+        else:
+            with self.engine.begin() as conn:
+                counts = dict(conn.execute(stmt).all())
+                if cleanup:
+                    conn.execute(sa.delete(table).where(table.c.expires_at <= now))
+        if cleanup:
+            self.cleaned_at = now
+        return counts
 
     def _check_not_inside_session(self) -> None:
         if self.engine.dialect.name != "sqlite":
@@ -122,13 +136,19 @@ class RedisCounter:
         return cls(redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1), prefix)
 
     def incr(self, key: str, start: datetime, end: datetime, now: datetime) -> int:
-        name = f"{self.prefix}{key}@{start:%Y%m%dT%H%M%S}"
+        return self.incr_many([key], start, end, now)[key]
+
+    def incr_many(self, keys: list[str], start: datetime, end: datetime, now: datetime) -> dict[str, int]:
+        """Every key's INCR + EXPIRE in one MULTI (one round trip)."""
         ttl = int((end - start).total_seconds()) + 60
+        keys = list(dict.fromkeys(keys))
         pipe = self.client.pipeline(transaction=True)
-        pipe.incr(name)
-        pipe.expire(name, ttl)
-        count, _ = pipe.execute()
-        return int(count)
+        for key in keys:
+            name = f"{self.prefix}{key}@{start:%Y%m%dT%H%M%S}"
+            pipe.incr(name)
+            pipe.expire(name, ttl)
+        replies = pipe.execute()
+        return {key: int(replies[2 * i]) for i, key in enumerate(keys)}
 
 
 def counter():
@@ -146,15 +166,23 @@ def hit(key: str, limit: int, window_seconds: int, *, using=None, now: datetime 
     the window's count is at most `limit`. `using` is a counter (the app's by default).
     If Redis cannot be reached the hit is allowed (logged): limits protect the service,
     they must not take it down."""
+    return hit_many([(key, limit)], window_seconds, using=using, now=now)[0]
+
+
+def hit_many(limits: list[tuple[str, int]], window_seconds: int, *, using=None,
+             now: datetime | None = None) -> list[Hit]:
+    """`hit` for several (key, limit) pairs at once, counted in one statement (or one
+    Redis round trip); the results in the same order."""
     now = now or clock_now()
     start, end = window(now, window_seconds)
     store = using if using is not None else counter()
+    keys = [_short(key) for key, _ in limits]
     try:
-        count = store.incr(_short(key), start, end, now)
+        counts = store.incr_many(keys, start, end, now)
     except store.unavailable as exc:
-        log.warning("rate limit counter unavailable, allowing %s: %s", key, exc)
-        return Hit(True, limit, end)
-    return Hit(count <= limit, max(0, limit - count), end)
+        log.warning("rate limit counter unavailable, allowing %s: %s", ", ".join(keys), exc)
+        return [Hit(True, limit, end) for _, limit in limits]
+    return [Hit(counts[k] <= limit, max(0, limit - counts[k]), end) for k, (_, limit) in zip(keys, limits)]
 
 
 def retry_after(result: Hit, now: datetime | None = None) -> int:
