@@ -20,7 +20,6 @@ import hashlib
 import json
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from hotline.api.errors import ApiError
 from hotline.api.models import ApiToken, IdempotencyKey
@@ -78,9 +77,14 @@ def replay_if_used(token: ApiToken, key: str, digest: str) -> None:
 def claim(token: ApiToken, key: str, digest: str, ticket_id: int, status: int) -> bool:
     """Store the key with the ticket it made, unless the key is taken (False): one INSERT
     … ON CONFLICT DO NOTHING RETURNING, the create's last statement."""
-    table = IdempotencyKey.__table__
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(table).values(token_id=token.id, key=key, request_hash=digest, ticket_id=ticket_id, status=status,
-                                created_at=clock_now()).on_conflict_do_nothing(
-        index_elements=[table.c.token_id, table.c.key]).returning(table.c.id)
-    return db.session.execute(stmt).scalar() is not None
+    row = db.session.execute(CLAIM, dict(token_id=token.id, key=key, request_hash=digest, ticket_id=ticket_id,
+                                         status=status, created_at=clock_now())).first()
+    return row is not None
+
+
+#: Text, so it is compiled once (SQLAlchemy does not cache the dialects' ON CONFLICT
+#: constructs); the same SQL on PostgreSQL and SQLite.
+CLAIM = sa.text("INSERT INTO idempotency_keys (token_id, key, request_hash, ticket_id, status, created_at) "
+                "VALUES (:token_id, :key, :request_hash, :ticket_id, :status, :created_at) "
+                "ON CONFLICT (token_id, key) DO NOTHING RETURNING id").bindparams(
+    sa.bindparam("created_at", type_=sa.DateTime()))

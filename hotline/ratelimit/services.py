@@ -23,6 +23,7 @@ than waiting for a lock it can never get.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from datetime import datetime, timedelta
@@ -30,7 +31,6 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects import postgresql, sqlite
 
 from hotline.clock import now as clock_now
 from hotline.extensions import db
@@ -56,6 +56,18 @@ def window(now: datetime, seconds: int) -> tuple[datetime, datetime]:
     return start, start + timedelta(seconds=seconds)
 
 
+@functools.lru_cache(maxsize=8)
+def _upsert(n: int) -> sa.TextClause:
+    """The counting upsert of `n` keys in one statement, the same SQL on PostgreSQL and
+    SQLite. Text, so it is compiled once (SQLAlchemy does not cache the dialects' INSERT …
+    ON CONFLICT constructs)."""
+    rows = ", ".join(f"(:k{i}, :start, 1, :end)" for i in range(n))
+    return sa.text(f"INSERT INTO rate_limit_hits (key, window_start, count, expires_at) VALUES {rows} "
+                   "ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limit_hits.count + 1 "
+                   "RETURNING key, count").bindparams(sa.bindparam("start", type_=sa.DateTime()),
+                                                     sa.bindparam("end", type_=sa.DateTime()))
+
+
 def _short(key: str) -> str:
     if len(key) <= MAX_KEY:
         return key
@@ -73,33 +85,27 @@ class DatabaseCounter:
         self.engine = engine
         self.cleaned_at: datetime | None = None
 
-    def _insert(self):
-        dialect = {"postgresql": postgresql, "sqlite": sqlite}.get(self.engine.dialect.name)
-        if dialect is None:
-            raise RuntimeError(f"rate limits need PostgreSQL or SQLite, not {self.engine.dialect.name}")
-        return dialect.insert
-
     def incr(self, key: str, start: datetime, end: datetime, now: datetime) -> int:
         return self.incr_many([key], start, end, now)[key]
 
     def incr_many(self, keys: list[str], start: datetime, end: datetime, now: datetime) -> dict[str, int]:
         """One upsert for every key (a request's per-token and per-address counts), on a
         connection of its own: autocommit on PostgreSQL (no BEGIN / COMMIT round trips)."""
+        if self.engine.dialect.name not in ("postgresql", "sqlite"):
+            raise RuntimeError(f"rate limits need PostgreSQL or SQLite, not {self.engine.dialect.name}")
         self._check_not_inside_session()
         table = RateLimitHit.__table__
-        stmt = self._insert()(table).values([dict(key=k, window_start=start, count=1, expires_at=end)
-                                              for k in sorted(set(keys))])  # one lock order for all
-        stmt = stmt.on_conflict_do_update(index_elements=[table.c.key, table.c.window_start],
-                                          set_={"count": table.c.count + 1}).returning(table.c.key, table.c.count)
+        keys = sorted(set(keys))  # one lock order for all
+        params = {"start": start, "end": end, **{f"k{i}": k for i, k in enumerate(keys)}}
         cleanup = self.cleaned_at is None or now - self.cleaned_at >= self.CLEANUP_EVERY or now < self.cleaned_at
         if self.engine.dialect.name == "postgresql":
             with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                counts = dict(conn.execute(stmt).all())
+                counts = dict(conn.execute(_upsert(len(keys)), params).all())
                 if cleanup:
                     conn.execute(sa.delete(table).where(table.c.expires_at <= now))
         else:
             with self.engine.begin() as conn:
-                counts = dict(conn.execute(stmt).all())
+                counts = dict(conn.execute(_upsert(len(keys)), params).all())
                 if cleanup:
                     conn.execute(sa.delete(table).where(table.c.expires_at <= now))
         if cleanup:
