@@ -11,7 +11,8 @@ change to a reference table bumps it inside the changing transaction:
   executed through a session (`db.session.execute(sa.delete(TimeLimitPolicy))`).
 
 Reading: the first use of the cache in a transaction reads the counter (one primary-key
-SELECT); the process's snapshot is used while the counter is unchanged, otherwise a new
+SELECT, or none when the request's first query, the signed-in user's or the API token's,
+read it along: `version_column` / `note_version`); the process's snapshot is used while the counter is unchanged, otherwise a new
 snapshot is started and each part (categories, units, …) is loaded on first use. So an
 admin change is seen by every worker process on its next request, at the price of one
 cheap statement per request that touches reference data. (Reading it only every N
@@ -162,7 +163,10 @@ def current(session: Session | None = None) -> Snapshot:
     if session.info.get(_DIRTY_KEY):
         snap = Snapshot(None)  # this transaction's own, uncommitted reference data
     else:
-        version = session.execute(sa.select(ReferenceVersion.version).where(ReferenceVersion.id == 1)).scalar()
+        if _SEEN_KEY in session.info:
+            version = session.info[_SEEN_KEY]
+        else:
+            version = session.execute(sa.select(ReferenceVersion.version).where(ReferenceVersion.id == 1)).scalar()
         if version is None:
             snap = Snapshot(None)
         else:
@@ -175,6 +179,24 @@ def current(session: Session | None = None) -> Snapshot:
                         snap = store["snapshot"] = Snapshot(version)
     session.info[_TXN_KEY] = snap
     return snap
+
+
+_SEEN_KEY = "hotline_refcache_seen"  # session.info: the version read along with another query
+
+
+def version_column():
+    """The version as a scalar subquery, to read along with a query the request runs
+    anyway (the signed-in user, the API token): `note_version` it, and the first use of
+    the cache in that transaction costs no statement of its own."""
+    return (sa.select(ReferenceVersion.version).where(ReferenceVersion.id == 1)
+            .scalar_subquery().label("reference_version"))
+
+
+def note_version(version: int | None, session: Session | None = None) -> None:
+    """The version read by the current transaction along with another query."""
+    session = session or db.session()
+    if session.in_transaction():
+        session.info[_SEEN_KEY] = version
 
 
 def _bump(session: Session) -> None:
@@ -208,6 +230,7 @@ def _end(session: Session, transaction) -> None:
     if transaction.parent is None:  # the outermost transaction: the next one reads afresh
         session.info.pop(_TXN_KEY, None)
         session.info.pop(_DIRTY_KEY, None)
+        session.info.pop(_SEEN_KEY, None)
 
 
 # --- the parts ------------------------------------------------------------------------------

@@ -2,9 +2,10 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
-
+import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
+from hotline import refcache
 from hotline.auth.forms import LoginForm
 from hotline.auth.models import User
 from hotline.auth.services import authenticate
@@ -15,8 +16,14 @@ bp = Blueprint("auth", __name__)
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    """The session's user with unit and roles in one query (every page asks for the roles)."""
-    return db.session.get(User, int(user_id), options=[joinedload(User.role_rows)])
+    """The session's user with unit and roles in one query (every page asks for the roles),
+    which also reads the reference data's version (hotline.refcache)."""
+    row = db.session.execute(sa.select(User, refcache.version_column()).where(User.id == int(user_id))
+                             .options(joinedload(User.role_rows))).unique().first()
+    if row is None:
+        return None
+    refcache.note_version(row[1])
+    return row[0]
 
 
 def safe_next(target: str | None, default: str | None = None) -> str:
