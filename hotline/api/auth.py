@@ -46,14 +46,18 @@ def revoke(row: ApiToken, at: datetime | None = None) -> None:
         db.session.flush()
 
 
+#: The token with its user, unit and roles, and the reference data's version (built once)
+TOKEN_BY_HASH = (sa.select(ApiToken, refcache.version_column()).join(ApiToken.user)
+                 .where(ApiToken.token_hash == sa.bindparam("token_hash"))
+                 .options(contains_eager(ApiToken.user).joinedload(User.role_rows)))
+
+
 def token_user(token: str) -> tuple[ApiToken, User]:
     """The token's row and its user, or ApiError 401 (unknown, revoked, user deactivated).
     Notes the use (commits that alone). Also Open311's api_key (hotline.open311)."""
     # the token, its user, the user's unit and roles in one query, with the reference
     # data's version (hotline.refcache)
-    found = db.session.execute(sa.select(ApiToken, refcache.version_column()).join(ApiToken.user)
-                               .where(ApiToken.token_hash == digest(token))
-                               .options(contains_eager(ApiToken.user).joinedload(User.role_rows))).unique().first()
+    found = db.session.execute(TOKEN_BY_HASH, {"token_hash": digest(token)}).unique().first()
     row = found[0] if found is not None else None
     if found is not None:
         refcache.note_version(found[1])

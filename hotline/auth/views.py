@@ -14,12 +14,16 @@ from hotline.extensions import db, login_manager
 bp = Blueprint("auth", __name__)
 
 
+#: The session's user with unit and roles, and the reference data's version (built once)
+USER_BY_ID = (sa.select(User, refcache.version_column()).where(User.id == sa.bindparam("user_id"))
+              .options(joinedload(User.role_rows)))
+
+
 @login_manager.user_loader
 def load_user(user_id: str):
     """The session's user with unit and roles in one query (every page asks for the roles),
     which also reads the reference data's version (hotline.refcache)."""
-    row = db.session.execute(sa.select(User, refcache.version_column()).where(User.id == int(user_id))
-                             .options(joinedload(User.role_rows))).unique().first()
+    row = db.session.execute(USER_BY_ID, {"user_id": int(user_id)}).unique().first()
     if row is None:
         return None
     refcache.note_version(row[1])
