@@ -208,8 +208,18 @@ def api_env() -> dict:
 
 # --- the load -------------------------------------------------------------------------------
 class Target:
-    def __init__(self, name: str, port: int, path: str, headers, proc: subprocess.Popen):
+    """What one round drives: POSTs to `path` on `port`. By default the body is the JSON of
+    `make(rng)` with `headers()`; `encode(body_dict, state) -> (bytes, headers)` replaces
+    that (the intake page's form), with `state` made once per client thread by
+    `prepare()` (a logged-in session)."""
+
+    def __init__(self, name: str, port: int, path: str, headers, proc: subprocess.Popen, *, encode=None,
+                 prepare=None, ok=(200, 201)):
         self.name, self.port, self.path, self.headers, self.proc = name, port, path, headers, proc
+        self.encode = encode or (lambda data, state: (json.dumps(data, ensure_ascii=False).encode("utf-8"),
+                                                      {"Content-Type": "application/json", **self.headers()}))
+        self.prepare = prepare or (lambda: None)
+        self.ok = ok
 
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -252,15 +262,13 @@ def drive(target: Target, make, seconds: float) -> dict:
     statuses: Counter = Counter()
     samples: dict = {}  # the first answer of each failing kind
     lock = threading.Lock()
-    stop_at = time.perf_counter() + seconds
 
-    def client(seed: int):
+    def client(seed: int, state):
         rng = random.Random(seed)
         conn = None
         mine, codes = [], Counter()
         while time.perf_counter() < stop_at:
-            body = json.dumps(make(rng), ensure_ascii=False).encode("utf-8")
-            headers = {"Content-Type": "application/json", **target.headers()}
+            body, headers = target.encode(make(rng), state)
             t0 = time.perf_counter()
             try:
                 if conn is None:
@@ -279,7 +287,7 @@ def drive(target: Target, make, seconds: float) -> dict:
                 conn = None
             mine.append(time.perf_counter() - t0)
             codes[status] += 1
-            if status not in (200, 201) and status not in samples:
+            if status not in target.ok and status not in samples:
                 samples[status] = data[:300].decode("utf-8", "replace")
         if conn is not None:
             conn.close()
@@ -287,7 +295,9 @@ def drive(target: Target, make, seconds: float) -> dict:
             latencies.extend(mine)
             statuses.update(codes)
 
-    threads = [threading.Thread(target=client, args=(random.randrange(1 << 30),)) for _ in range(CLIENTS)]
+    states = [target.prepare() for _ in range(CLIENTS)]  # before the clock starts
+    stop_at = time.perf_counter() + seconds
+    threads = [threading.Thread(target=client, args=(random.randrange(1 << 30), state)) for state in states]
     app_before, db_before = cpu_seconds(worker_pids(target.proc)), cpu_seconds(backend_pids())
     t0 = time.perf_counter()
     for t in threads:
@@ -298,7 +308,7 @@ def drive(target: Target, make, seconds: float) -> dict:
     for status, text in samples.items():
         print(f"  {target.name}: {statuses[status]} x {status} {text}")
     app_after, db_after = cpu_seconds(worker_pids(target.proc)), cpu_seconds(backend_pids())
-    ok = statuses[201] + statuses[200]
+    ok = sum(statuses[code] for code in target.ok)
     app_cpu = sum(v - app_before.get(pid, 0.0) for pid, v in app_after.items())
     db_cpu = sum(v - db_before.get(pid, 0.0) for pid, v in db_after.items())
     latencies.sort()

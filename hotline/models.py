@@ -21,4 +21,5 @@ from hotline.tickets.models import (Assignment, Attachment, ExtensionRequest, Re
                                     TicketEvent, TicketReturn, TicketSequence)
 from hotline.units.models import Unit  # noqa: F401
 from hotline.ratelimit.models import RateLimitHit  # noqa: F401
+from hotline.refcache import ReferenceVersion  # noqa: F401
 from hotline.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription  # noqa: F401

@@ -2,13 +2,16 @@
 
 Each setting is a JSON value in the `settings` table under its key, with the default
 (today's behaviour) declared where it is used: `value(KEY, DEFAULT)`. Operations read
-them; only the admin pages (and tests) write them, inside their unit of work.
+them (from the per-process reference cache, hotline.refcache: a change bumps its version,
+so every worker sees it on its next request); only the admin pages (and tests) write
+them, inside their unit of work.
 """
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from hotline import refcache
 from hotline.admin.models import Setting
 from hotline.extensions import db
 
@@ -16,11 +19,11 @@ from hotline.extensions import db
 def value(key: str, default: Any) -> Any:
     """The stored value of `key`, or `default` when unset or unreadable. Dict defaults
     are merged, so a stored dict may name only the entries it changes."""
-    row = db.session.get(Setting, key)
-    if row is None:
+    text = refcache.setting_text(key)
+    if text is None:
         return default
     try:
-        stored = json.loads(row.value)
+        stored = json.loads(text)
     except ValueError:
         return default
     if isinstance(default, dict) and isinstance(stored, dict):

@@ -9,7 +9,9 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import g, request
+from sqlalchemy.orm import contains_eager
 
+from hotline import refcache
 from hotline.api.errors import ApiError
 from hotline.api.models import ApiToken
 from hotline.auth.models import User
@@ -44,10 +46,21 @@ def revoke(row: ApiToken, at: datetime | None = None) -> None:
         db.session.flush()
 
 
+#: The token with its user, unit and roles, and the reference data's version (built once)
+TOKEN_BY_HASH = (sa.select(ApiToken, refcache.version_column()).join(ApiToken.user)
+                 .where(ApiToken.token_hash == sa.bindparam("token_hash"))
+                 .options(contains_eager(ApiToken.user).joinedload(User.role_rows)))
+
+
 def token_user(token: str) -> tuple[ApiToken, User]:
     """The token's row and its user, or ApiError 401 (unknown, revoked, user deactivated).
     Notes the use (commits that alone). Also Open311's api_key (hotline.open311)."""
-    row = db.session.scalars(sa.select(ApiToken).where(ApiToken.token_hash == digest(token))).first()
+    # the token, its user, the user's unit and roles in one query, with the reference
+    # data's version (hotline.refcache)
+    found = db.session.execute(TOKEN_BY_HASH, {"token_hash": digest(token)}).unique().first()
+    row = found[0] if found is not None else None
+    if found is not None:
+        refcache.note_version(found[1])
     if row is None or row.revoked_at is not None:
         raise ApiError(401, "INVALID_TOKEN", "访问令牌无效或已吊销")
     user = row.user

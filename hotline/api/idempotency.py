@@ -5,11 +5,14 @@ A key belongs to one token and remembers the SHA-256 of the request's canonical 
 (keys sorted, no spaces), the ticket it made and the status it was answered with. The
 same key with another body is refused (409 IDEMPOTENCY_CONFLICT).
 
-Races: the key row is inserted (and flushed) first in the create's transaction, so on
-PostgreSQL a concurrent request with the same key waits on the unique index
-(token_id, key) until the first commits, then fails with IntegrityError; the route then
-runs once more in a fresh transaction and finds the stored key. SQLite runs one write
-transaction at a time (BEGIN IMMEDIATE), so there the second simply finds it.
+Races: the key row is written last in the create's transaction, by one
+INSERT … ON CONFLICT DO NOTHING RETURNING (`claim`). On PostgreSQL a concurrent request
+with the same key waits on the unique index (token_id, key) until the first commits and
+then inserts nothing; it rolls back its ticket (the day's number is handed back) and
+answers with the stored key's ticket (`Used`). A request refused by validation looks the
+key up too, so a retry whose first attempt succeeded is answered with its ticket even if
+the category has been deactivated since. SQLite runs one write transaction at a time
+(BEGIN IMMEDIATE), so there the second simply conflicts.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from hotline.api.errors import ApiError
 from hotline.api.models import ApiToken, IdempotencyKey
 from hotline.clock import now as clock_now
 from hotline.extensions import db
+from hotline.tickets.models import Ticket
 
 HEADER = "Idempotency-Key"
 MAX_KEY = 200
@@ -53,10 +57,34 @@ def stored(token: ApiToken, key: str, digest: str) -> IdempotencyKey | None:
     return row
 
 
-def claim(token: ApiToken, key: str, digest: str) -> IdempotencyKey:
-    """Take the key for this request (flushed at once, so a concurrent request with the
-    same key waits on it); the caller sets the ticket and status before committing."""
-    row = IdempotencyKey(token_id=token.id, key=key, request_hash=digest, created_at=clock_now())
-    db.session.add(row)
-    db.session.flush()
-    return row
+class Used(Exception):
+    """The key was used before with this body: answer with its ticket and status (the
+    create's transaction rolls back)."""
+
+    def __init__(self, number: str, status: int):
+        super().__init__(number)
+        self.number, self.status = number, status
+
+
+def replay_if_used(token: ApiToken, key: str, digest: str) -> None:
+    """Raise Used (or the 409 of another body) when the key has been used; else nothing."""
+    row = stored(token, key, digest)
+    if row is not None and row.ticket_id is not None:
+        number = db.session.scalar(sa.select(Ticket.number).where(Ticket.id == row.ticket_id))
+        raise Used(number, row.status)
+
+
+def claim(token: ApiToken, key: str, digest: str, ticket_id: int, status: int) -> bool:
+    """Store the key with the ticket it made, unless the key is taken (False): one INSERT
+    … ON CONFLICT DO NOTHING RETURNING, the create's last statement."""
+    row = db.session.execute(CLAIM, dict(token_id=token.id, key=key, request_hash=digest, ticket_id=ticket_id,
+                                         status=status, created_at=clock_now())).first()
+    return row is not None
+
+
+#: Text, so it is compiled once (SQLAlchemy does not cache the dialects' ON CONFLICT
+#: constructs); the same SQL on PostgreSQL and SQLite.
+CLAIM = sa.text("INSERT INTO idempotency_keys (token_id, key, request_hash, ticket_id, status, created_at) "
+                "VALUES (:token_id, :key, :request_hash, :ticket_id, :status, :created_at) "
+                "ON CONFLICT (token_id, key) DO NOTHING RETURNING id").bindparams(
+    sa.bindparam("created_at", type_=sa.DateTime()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import url_for
 
+from hotline import refcache
 from hotline.lifecycle.registry import REGISTRY, offers
 from hotline.tickets.queries import can_see_caller
 
@@ -20,10 +21,16 @@ def category_ref(c):
     return {"id": c.id, "code": c.code, "name": c.full_name or c.name}
 
 
+def _unit(unit_id):
+    """A unit by id from the reference cache (its id, code and name), or None."""
+    return refcache.unit(unit_id) if unit_id is not None else None
+
+
 def summary(t) -> dict:
     return {"number": t.number, "version": t.version, "state": labeled(t.state), "closure": labeled(t.closure),
             "channel": labeled(t.channel), "request_type": labeled(t.request_type), "urgency": labeled(t.urgency),
-            "category": category_ref(t.category), "title": t.title, "lead_unit": unit_ref(t.lead_unit),
+            "category": category_ref(refcache.category(t.category_id) or t.category), "title": t.title,
+            "lead_unit": unit_ref(_unit(t.lead_unit_id) or t.lead_unit),
             "created_at": t.created_at, "closed_at": t.closed_at, "external_source": t.external_source,
             "external_number": t.external_number}
 
@@ -53,7 +60,7 @@ def ticket(t, user) -> dict:
     show_caller = can_see_caller(user, t)
     out = summary(t)
     out.update({
-        "content": t.content, "address": t.address or "", "district": unit_ref(t.district),
+        "content": t.content, "address": t.address or "", "district": unit_ref(_unit(t.district_id) or t.district),
         "confidential": t.confidential,
         "caller": caller(t, user),
         "dispatched_at": t.dispatched_at, "callback_due_at": t.callback_due_at,

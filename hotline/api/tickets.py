@@ -6,7 +6,7 @@ import base64
 import binascii
 
 import sqlalchemy as sa
-from flask import g, request, url_for
+from flask import g, jsonify, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
@@ -15,6 +15,7 @@ from hotline.api.errors import ApiError
 from hotline.api.schemas import TicketCreate, TicketListQuery, TicketOut, TicketPage
 from hotline.api.spec import api_route, json_body
 from hotline.api.views import bp, ticket_json
+from hotline.errors import DomainError
 from hotline.extensions import db
 from hotline.intake.drafts import TICKET_FIELDS
 from hotline.intake.origin import receive
@@ -49,33 +50,40 @@ def create_ticket(body: TicketCreate):
     for attempt in (1, 2):  # a lost race on a unique key: the second pass finds the winner's row
         try:
             with unit_of_work():
-                number, status, replayed = _create(user, key, digest, draft, origin, body.answer)
+                number, status, out = _create(user, key, digest, draft, origin, body.answer)
             break
+        except idempotency.Used as used:  # the key's first request was answered: its answer again
+            resp = ticket_json(used.number, used.status)
+            resp.headers["Location"] = url_for("api.get_ticket", number=used.number)
+            resp.headers["Idempotent-Replayed"] = "true"
+            return resp
         except IntegrityError:
             if attempt == 2:
                 raise
-    resp = ticket_json(number, status)
+    resp = jsonify(out)
+    resp.status_code = status
+    resp.headers["ETag"] = f'"{out["version"]}"'
     resp.headers["Location"] = url_for("api.get_ticket", number=number)
-    if replayed:
-        resp.headers["Idempotent-Replayed"] = "true"
     return resp
 
 
-def _create(user, key, digest, draft, origin, answer) -> tuple[str, int, bool]:
-    """(ticket number, status, whether an earlier answer is replayed)."""
+def _create(user, key, digest, draft, origin, answer) -> tuple[str, int, dict]:
+    """(ticket number, status, the answer's body). The answer is built from the session
+    before the commit (nothing read back). With a key: a key already used is found only
+    when the create cannot go on (refused, or its key row conflicts), so the common path
+    spends one INSERT on it (idempotency.claim); idempotency.Used rolls back and replays."""
     token = g.api_token
-    claimed = None
-    if key:
-        row = idempotency.stored(token, key, digest)
-        if row is not None:
-            return db.session.get(Ticket, row.ticket_id).number, row.status, True
-        claimed = idempotency.claim(token, key, digest)
-    ticket, created = receive(user, draft, origin, answer=answer)
+    try:
+        ticket, created = receive(user, draft, origin, answer=answer)
+    except DomainError:
+        if key:
+            idempotency.replay_if_used(token, key, digest)  # a retry whose world has changed since
+        raise
     status = 201 if created else 200
-    if claimed is not None:
-        claimed.ticket_id, claimed.status = ticket.id, status
-        db.session.flush()
-    return ticket.number, status, False
+    if key and not idempotency.claim(token, key, digest, ticket.id, status):
+        idempotency.replay_if_used(token, key, digest)
+        raise RuntimeError("idempotency key conflict without a stored key")  # unreachable
+    return ticket.number, status, serialize.ticket(ticket, user)
 
 
 # --- the list -------------------------------------------------------------------------------

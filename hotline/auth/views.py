@@ -2,7 +2,10 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
+from hotline import refcache
 from hotline.audit.services import record, record_now
 from hotline.auth import throttle
 from hotline.auth.forms import LoginForm, PasswordChangeForm
@@ -18,15 +21,26 @@ bp = Blueprint("auth", __name__)
 OPEN_WHILE_CHANGE_PENDING = {"auth.change_password", "auth.logout", "static", "health.healthz", "health.readyz"}
 
 
+#: The session's user with unit and roles, and the reference data's version (built once)
+USER_BY_ID = (sa.select(User, refcache.version_column()).where(User.id == sa.bindparam("user_id"))
+              .options(joinedload(User.role_rows)))
+
+
 @login_manager.user_loader
 def load_user(user_id: str):
-    """`<id>.<session generation>`: a session or remember-me cookie made before the user's
-    sessions were ended (logout, password, roles, unit, deactivation) loads nobody."""
+    """`<id>.<session generation>`: the session's user with unit and roles in one query
+    (every page asks for the roles), which also reads the reference data's version
+    (hotline.refcache). A session or remember-me cookie made before the user's sessions
+    were ended (logout, password, roles, unit, deactivation) loads nobody."""
     ident, _, gen = (user_id or "").partition(".")
     if not ident.isdigit() or not gen.isdigit() or len(ident) > 10:
         return None
-    user = db.session.get(User, int(ident))
-    if user is None or user.session_gen != int(gen):
+    row = db.session.execute(USER_BY_ID, {"user_id": int(ident)}).unique().first()
+    if row is None:
+        return None
+    refcache.note_version(row[1])
+    user = row[0]
+    if user.session_gen != int(gen):
         return None
     return user
 

@@ -1,15 +1,13 @@
 """Forms of intake.cases's actions (attached with attach_form)."""
-import sqlalchemy as sa
 from wtforms import BooleanField, DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from hotline import refcache
 from hotline.categories.queries import category_choices
-from hotline.enums import Channel, EmergencyLine, RequestType, UnitKind, Urgency
-from hotline.extensions import db
+from hotline.enums import Channel, EmergencyLine, RequestType, Urgency
 from hotline.intake.cases import refusal_reasons
 from hotline.lifecycle.registry import attach_form
 from hotline.tickets.forms import ActionForm
-from hotline.units.models import Unit
 
 PHONE_PATTERN = r"^\s*[0-9+\-]{5,20}\s*$"
 PHONE_MESSAGE = "联系电话格式不正确（5-20位数字，可含 + 和 -）"
@@ -21,9 +19,8 @@ def reason_choices() -> list[tuple[str, str]]:
 
 
 def district_choices() -> list:
-    districts = db.session.scalars(sa.select(Unit).where(Unit.kind == UnitKind.DISTRICT, Unit.active.is_(True))
-                                   .order_by(Unit.path))
-    return [("", "—")] + [(u.id, u.name) for u in districts]
+    """Active districts in tree order (the per-process reference cache)."""
+    return [("", "—")] + [(u.id, u.name) for u in refcache.districts()]
 
 
 class RefuseIntakeForm(ActionForm):

@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import re
 
-from hotline.categories.models import Category
+from hotline import refcache
 from hotline.enums import Channel, RequestType, UnitKind, Urgency
 from hotline.errors import ValidationFailed
-from hotline.extensions import db
 from hotline.lifecycle.guards import coerce, text
-from hotline.units.models import Unit
 
 PHONE_RE = re.compile(r"^[0-9+\-]{5,20}$")
 TICKET_FIELDS = ("channel", "request_type", "category_id", "urgency", "anonymous", "caller_name", "caller_phone",
@@ -39,12 +37,12 @@ def validate_draft(draft: dict) -> dict:
     if phone and not PHONE_RE.match(phone):
         raise ValidationFailed("联系电话格式不正确（5-20位数字，可含 + 和 -）", field="caller_phone")
     category_id = int_or_none(draft.get("category_id"), "category_id", "请选择有效的诉求分类")
-    category = db.session.get(Category, category_id) if category_id else None
+    category = refcache.category(category_id) if category_id else None
     if category is None or not category.active:
         raise ValidationFailed("请选择有效的诉求分类", field="category_id")
     district_id = int_or_none(draft.get("district_id"), "district_id", "所选区县无效")
     if district_id is not None:
-        district = db.session.get(Unit, district_id)
+        district = refcache.unit(district_id)
         if district is None or district.kind is not UnitKind.DISTRICT:
             raise ValidationFailed("所选区县无效", field="district_id")
     return {

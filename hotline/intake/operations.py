@@ -16,7 +16,7 @@ from hotline.intake.models import KnowledgeArticle
 from hotline.lifecycle.events import record
 from hotline.lifecycle.guards import in_state, require_role, text
 from hotline.lifecycle.registry import perform, register
-from hotline.routing.services import auto_dispatch_enabled, suggest
+from hotline.routing.services import auto_dispatch_enabled, certain_match, suggest
 from hotline.tickets.attachments import attach
 from hotline.tickets.closing import finish
 from hotline.tickets.models import Ticket
@@ -49,10 +49,15 @@ def record_ticket(actor: User, draft: dict, *, answer: str | None = None, kb_art
     at = clock_now()
     if ending is not None and ending[0] not in INTAKE_ENDINGS:
         raise DomainError("UNKNOWN_ACTION", f"未知操作：{ending[0]}")
+    query_code = new_query_code() if fields["anonymous"] else None
+    rule = None
+    if answer is None and ending is None and auto_dispatch and auto_dispatch_enabled():
+        rule = certain_match(fields["category_id"], fields["district_id"])  # in memory
+    # Everything read, now the writes: the day's number (its row stays locked until the
+    # commit, so it is taken last before the inserts), the ticket and its event.
     ticket = Ticket(number=allocate_number(at), version=1, state=TicketState.PENDING_DISPATCH, created_at=at,
-                    updated_at=at, created_by_id=actor.id, **fields, **(origin or {}))
-    if ticket.anonymous:
-        ticket.query_code = new_query_code()
+                    updated_at=at, created_by_id=actor.id, query_code=query_code, **fields, **(origin or {}))
+    ticket.assignments, ticket.events = [], []  # new: nothing to load (no SELECT when read back)
     db.session.add(ticket)
     record(ticket, actor, EventAction.RECORD, None, at=at)
     db.session.flush()
@@ -61,9 +66,9 @@ def record_ticket(actor: User, draft: dict, *, answer: str | None = None, kb_art
         answer_on_call(ticket, actor, answer, kb_article_id, at)
     elif ending is not None:
         perform(ending[0], ticket.id, actor, ticket.version, **ending[1])
-    elif auto_dispatch:
+    elif rule is not None:
         suggestion = suggest(ticket.category_id, ticket.district_id)
-        if suggestion.certain and auto_dispatch_enabled():
+        if suggestion.certain:
             dispatch_to(ticket, actor, suggestion.lead, suggestion.co_units, at, note=suggestion.explanation,
                         extra={"auto": True, "rule_id": suggestion.rule.id})
     db.session.flush()

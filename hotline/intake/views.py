@@ -1,15 +1,14 @@
 """The operator's intake page: the citizen's history first, then the request; the call's
 endings: saved for dispatch, 直接答复, 不予受理, 转应急处置."""
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from hotline.categories.queries import category_choices
-from hotline.enums import Role, UnitKind
+from hotline.enums import Role
 from hotline.errors import DomainError
 from hotline.extensions import db
 from hotline.intake.cases import refusal_reasons
-from hotline.intake.cases_forms import reason_choices
+from hotline.intake.cases_forms import district_choices, reason_choices
 from hotline.intake.forms import IntakeForm
 from hotline.intake.drafts import TICKET_FIELDS
 from hotline.intake.operations import record_ticket
@@ -17,7 +16,6 @@ from hotline.intake.queries import caller_history, likely_duplicates, search_art
 from hotline.lifecycle import unit_of_work
 from hotline.tickets.attachments import check_files, discard, stage_files
 from hotline.tickets.models import Ticket
-from hotline.units.models import Unit
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")
 
@@ -29,9 +27,7 @@ def _require_operator():
 
 def _choices(form: IntakeForm) -> None:
     form.category_id.choices = [("", "请选择")] + category_choices()
-    districts = db.session.scalars(sa.select(Unit).where(Unit.kind == UnitKind.DISTRICT, Unit.active.is_(True))
-                                   .order_by(Unit.path))
-    form.district_id.choices = [("", "—")] + [(u.id, u.name) for u in districts]
+    form.district_id.choices = district_choices()
     form.refusal_reason.choices = reason_choices()
 
 
@@ -43,6 +39,19 @@ def _context(form: IntakeForm):
         "articles": search_articles(request.args.get("kb", "")) if request.args.get("kb") else [],
         "reasons": refusal_reasons(),
     }
+
+
+def _done_message(ticket: Ticket, answering: bool, ending) -> str:
+    if answering:
+        state = "已直接答复办结"
+    elif ending is not None:
+        state = "已" + ticket.closure.label + (f"（{ticket.transferred_to}）" if ticket.transferred_to else "") \
+            + "，已办结"
+    else:
+        state = "已自动派单至" + ticket.lead_unit.name if ticket.lead_unit_id else "已保存，等待派单"
+    if ticket.query_code:
+        state += f"。匿名查询码：{ticket.query_code}（请告知诉求人，凭工单编号和查询码查询办理进度）"
+    return f"工单 {ticket.number} {state}"
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -65,6 +74,7 @@ def new():
                                            answer=(form.answer.data or "") if answering else None,
                                            kb_article_id=form.kb_article_id.data or None, attachments=staged,
                                            ending=ending)
+                    message, ticket_id = _done_message(ticket, answering, ending), ticket.id  # nothing read back
             except BaseException:
                 discard(staged)
                 raise
@@ -75,17 +85,8 @@ def new():
             else:
                 flash(err.message, "error")
             return render_template("intake/new.html", form=form, **_context(form)), 400
-        if answering:
-            state = "已直接答复办结"
-        elif ending is not None:
-            state = "已" + ticket.closure.label + (f"（{ticket.transferred_to}）" if ticket.transferred_to else "") \
-                + "，已办结"
-        else:
-            state = "已自动派单至" + ticket.lead_unit.name if ticket.lead_unit_id else "已保存，等待派单"
-        if ticket.query_code:
-            state += f"。匿名查询码：{ticket.query_code}（请告知诉求人，凭工单编号和查询码查询办理进度）"
-        flash(f"工单 {ticket.number} {state}", "success")
-        return redirect(url_for("intake.new", last=ticket.id))
+        flash(message, "success")
+        return redirect(url_for("intake.new", last=ticket_id))
     status = 400 if request.method == "POST" else 200
     last = db.session.get(Ticket, request.args.get("last", type=int)) if request.args.get("last") else None
     return render_template("intake/new.html", form=form, last=last, **_context(form)), status

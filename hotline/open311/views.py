@@ -15,9 +15,26 @@ from hotline.extensions import csrf
 from hotline.open311 import services as svc
 from hotline.open311.services import Open311Error
 from hotline.open311.xml import to_xml
+from hotline.ratelimit import api as rate_limits
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 csrf.exempt(bp)
+
+
+def _api_key() -> str | None:
+    """The token a POST files with (reading is public: only the address counts there)."""
+    return (request.form.get("api_key") or request.args.get("api_key") or "").strip() or None \
+        if request.method == "POST" else None
+
+
+def _too_many(message: str, details: dict, headers: dict) -> Response:
+    resp = _refused(Open311Error(429, message))
+    resp.headers.update(headers)
+    return resp
+
+
+# the API's limits, per api_key and per address, counted before anything else
+rate_limits.register(bp, token_of=_api_key, refuse=_too_many)
 FMT = "<any(json,xml):fmt>"
 CONTACT = "12345 政务服务便民热线"
 KEY_SERVICE = "提交诉求所需的 api_key 由热线中心系统管理员发放（令牌所属用户须为话务员）"

@@ -5,9 +5,9 @@
 A window is a slice of the app clock (`hotline.clock`) aligned to its length; each `hit`
 adds one to the key's count in the current window and says whether the count is still
 within the limit. The counts live where every process sees them: in Redis when
-`REDIS_URL` is set (INCR + EXPIRE in one MULTI), otherwise in the database table
-`rate_limit_hits` (one atomic INSERT … ON CONFLICT DO UPDATE … RETURNING per hit, on a
-connection and transaction of its own, so a hit is neither part of the request's unit of
+`REDIS_URL` is set (INCR + EXPIRE of every key in one MULTI), otherwise in the database table
+`rate_limit_hits` (one atomic INSERT … ON CONFLICT DO UPDATE … RETURNING for all of a
+request's keys, on a connection and transaction of its own, so a hit is neither part of the request's unit of
 work nor undone by its rollback). Nothing here is API-specific: the API's per-token and
 per-address limits (hotline/ratelimit/api.py) and a login throttle use the same `hit`.
 
@@ -23,6 +23,7 @@ than waiting for a lock it can never get.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from datetime import datetime, timedelta
@@ -30,7 +31,6 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects import postgresql, sqlite
 
 from hotline.clock import now as clock_now
 from hotline.extensions import db
@@ -56,6 +56,18 @@ def window(now: datetime, seconds: int) -> tuple[datetime, datetime]:
     return start, start + timedelta(seconds=seconds)
 
 
+@functools.lru_cache(maxsize=8)
+def _upsert(n: int) -> sa.TextClause:
+    """The counting upsert of `n` keys in one statement, the same SQL on PostgreSQL and
+    SQLite. Text, so it is compiled once (SQLAlchemy does not cache the dialects' INSERT …
+    ON CONFLICT constructs)."""
+    rows = ", ".join(f"(:k{i}, :start, 1, :end)" for i in range(n))
+    return sa.text(f"INSERT INTO rate_limit_hits (key, window_start, count, expires_at) VALUES {rows} "
+                   "ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limit_hits.count + 1 "
+                   "RETURNING key, count").bindparams(sa.bindparam("start", type_=sa.DateTime()),
+                                                     sa.bindparam("end", type_=sa.DateTime()))
+
+
 def _short(key: str) -> str:
     if len(key) <= MAX_KEY:
         return key
@@ -73,24 +85,32 @@ class DatabaseCounter:
         self.engine = engine
         self.cleaned_at: datetime | None = None
 
-    def _insert(self):
-        dialect = {"postgresql": postgresql, "sqlite": sqlite}.get(self.engine.dialect.name)
-        if dialect is None:
-            raise RuntimeError(f"rate limits need PostgreSQL or SQLite, not {self.engine.dialect.name}")
-        return dialect.insert
-
     def incr(self, key: str, start: datetime, end: datetime, now: datetime) -> int:
+        return self.incr_many([key], start, end, now)[key]
+
+    def incr_many(self, keys: list[str], start: datetime, end: datetime, now: datetime) -> dict[str, int]:
+        """One upsert for every key (a request's per-token and per-address counts), on a
+        connection of its own: autocommit on PostgreSQL (no BEGIN / COMMIT round trips)."""
+        if self.engine.dialect.name not in ("postgresql", "sqlite"):
+            raise RuntimeError(f"rate limits need PostgreSQL or SQLite, not {self.engine.dialect.name}")
         self._check_not_inside_session()
         table = RateLimitHit.__table__
-        stmt = self._insert()(table).values(key=key, window_start=start, count=1, expires_at=end)
-        stmt = stmt.on_conflict_do_update(index_elements=[table.c.key, table.c.window_start],
-                                          set_={"count": table.c.count + 1}).returning(table.c.count)
-        with self.engine.begin() as conn:
-            count = conn.execute(stmt).scalar_one()
-            if self.cleaned_at is None or now - self.cleaned_at >= self.CLEANUP_EVERY or now < self.cleaned_at:
-                conn.execute(sa.delete(table).where(table.c.expires_at <= now))
-                self.cleaned_at = now
-        return count
+        keys = sorted(set(keys))  # one lock order for all
+        params = {"start": start, "end": end, **{f"k{i}": k for i, k in enumerate(keys)}}
+        cleanup = self.cleaned_at is None or now - self.cleaned_at >= self.CLEANUP_EVERY or now < self.cleaned_at
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                counts = dict(conn.execute(_upsert(len(keys)), params).all())
+                if cleanup:
+                    conn.execute(sa.delete(table).where(table.c.expires_at <= now))
+        else:
+            with self.engine.begin() as conn:
+                counts = dict(conn.execute(_upsert(len(keys)), params).all())
+                if cleanup:
+                    conn.execute(sa.delete(table).where(table.c.expires_at <= now))
+        if cleanup:
+            self.cleaned_at = now
+        return counts
 
     def get(self, key: str, start: datetime) -> int:
         self._check_not_inside_session()
@@ -129,13 +149,19 @@ class RedisCounter:
         return cls(redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1), prefix)
 
     def incr(self, key: str, start: datetime, end: datetime, now: datetime) -> int:
-        name = f"{self.prefix}{key}@{start:%Y%m%dT%H%M%S}"
+        return self.incr_many([key], start, end, now)[key]
+
+    def incr_many(self, keys: list[str], start: datetime, end: datetime, now: datetime) -> dict[str, int]:
+        """Every key's INCR + EXPIRE in one MULTI (one round trip)."""
         ttl = int((end - start).total_seconds()) + 60
+        keys = list(dict.fromkeys(keys))
         pipe = self.client.pipeline(transaction=True)
-        pipe.incr(name)
-        pipe.expire(name, ttl)
-        count, _ = pipe.execute()
-        return int(count)
+        for key in keys:
+            name = f"{self.prefix}{key}@{start:%Y%m%dT%H%M%S}"
+            pipe.incr(name)
+            pipe.expire(name, ttl)
+        replies = pipe.execute()
+        return {key: int(replies[2 * i]) for i, key in enumerate(keys)}
 
     def get(self, key: str, start: datetime) -> int:
         return int(self.client.get(f"{self.prefix}{key}@{start:%Y%m%dT%H%M%S}") or 0)
@@ -156,15 +182,23 @@ def hit(key: str, limit: int, window_seconds: int, *, using=None, now: datetime 
     the window's count is at most `limit`. `using` is a counter (the app's by default).
     If Redis cannot be reached the hit is allowed (logged): limits protect the service,
     they must not take it down."""
+    return hit_many([(key, limit)], window_seconds, using=using, now=now)[0]
+
+
+def hit_many(limits: list[tuple[str, int]], window_seconds: int, *, using=None,
+             now: datetime | None = None) -> list[Hit]:
+    """`hit` for several (key, limit) pairs at once, counted in one statement (or one
+    Redis round trip); the results in the same order."""
     now = now or clock_now()
     start, end = window(now, window_seconds)
     store = using if using is not None else counter()
+    keys = [_short(key) for key, _ in limits]
     try:
-        count = store.incr(_short(key), start, end, now)
+        counts = store.incr_many(keys, start, end, now)
     except store.unavailable as exc:
-        log.warning("rate limit counter unavailable, allowing %s: %s", key, exc)
-        return Hit(True, limit, end)
-    return Hit(count <= limit, max(0, limit - count), end)
+        log.warning("rate limit counter unavailable, allowing %s: %s", ", ".join(keys), exc)
+        return [Hit(True, limit, end) for _, limit in limits]
+    return [Hit(counts[k] <= limit, max(0, limit - counts[k]), end) for k, (_, limit) in zip(keys, limits)]
 
 
 def peek(key: str, window_seconds: int, *, using=None, now: datetime | None = None) -> tuple[int, datetime]:

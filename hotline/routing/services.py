@@ -1,16 +1,20 @@
 """Which unit a ticket should go to: the most specific routing rule for its category
-(or an ancestor category) and district."""
+(or an ancestor category) and district.
+
+The rules, the category tree and the units' active flags come from the per-process
+reference cache (hotline.refcache): choosing a rule is a walk up the cached category
+chain with two dictionary look-ups per level, no SQL. Only a caller that acts on the
+choice (dispatch, the pages' and API's explanation) loads the rule and units as ORM
+objects, by id.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import sqlalchemy as sa
-
-from hotline.admin.models import Setting
-from hotline.categories.models import Category
-from hotline.units.models import Unit
+from hotline import refcache
 from hotline.extensions import db
 from hotline.routing.models import RoutingRule
+from hotline.units.models import Unit
 
 
 @dataclass
@@ -33,30 +37,50 @@ class Suggestion:
 
 
 def _category_chain(category_id: int) -> list[int]:
-    """The category and its ancestors, nearest first."""
+    """The category and its ancestors, nearest first (from the cached tree)."""
+    cats = refcache.categories()
     chain, seen = [], set()
-    cat = db.session.get(Category, category_id)
+    cat = cats.get(category_id)
     while cat is not None and cat.id not in seen:
         chain.append(cat.id)
         seen.add(cat.id)
-        cat = cat.parent
+        cat = cats.get(cat.parent_id) if cat.parent_id is not None else None
     return chain
 
 
-def suggest(category_id: int, district_id: int | None) -> Suggestion:
-    chain = _category_chain(category_id)
-    if not chain:
-        return Suggestion(None, None)
-    rules = db.session.scalars(sa.select(RoutingRule).where(
-        RoutingRule.active.is_(True), RoutingRule.category_id.in_(chain),
-        sa.or_(RoutingRule.district_id.is_(None), RoutingRule.district_id == district_id))).all()
+def matching_rule(category_id: int, district_id: int | None) -> refcache.RuleRef | None:
+    """The most specific active rule: the nearest category in the chain first, and at the
+    same category a rule for the district before one for any district."""
+    rules = refcache.routing_rules()
     if not rules:
+        return None
+    for cid in _category_chain(category_id):
+        rule = (rules.get((cid, district_id)) if district_id is not None else None) or rules.get((cid, None))
+        if rule is not None:
+            return rule
+    return None
+
+
+def certain_match(category_id: int, district_id: int | None) -> refcache.RuleRef | None:
+    """The matching rule when it is certain and its lead unit active (auto-dispatch may
+    use it), without loading anything."""
+    rule = matching_rule(category_id, district_id)
+    if rule is None or not rule.certain:
+        return None
+    lead = refcache.unit(rule.lead_unit_id)
+    return rule if lead is not None and lead.active else None
+
+
+def suggest(category_id: int, district_id: int | None) -> Suggestion:
+    ref = matching_rule(category_id, district_id)
+    if ref is None:
         return Suggestion(None, None)
-    depth = {cid: i for i, cid in enumerate(chain)}
-    rules.sort(key=lambda r: (depth[r.category_id], r.district_id is None))
-    rule = rules[0]
-    cos = [u for u in (db.session.get(Unit, uid) for uid in rule.co_unit_ids or []) if u is not None and u.active]
-    return Suggestion(rule, rule.lead_unit, cos)
+    rule = db.session.get(RoutingRule, ref.id)
+    if rule is None:  # deleted since the snapshot was read
+        return Suggestion(None, None)
+    units = refcache.units()
+    cos = [db.session.get(Unit, uid) for uid in rule.co_unit_ids or [] if uid in units and units[uid].active]
+    return Suggestion(rule, rule.lead_unit, [u for u in cos if u is not None])
 
 
 AUTO_DISPATCH_KEY = "auto_dispatch"
@@ -64,5 +88,4 @@ AUTO_DISPATCH_KEY = "auto_dispatch"
 
 def auto_dispatch_enabled() -> bool:
     """The admin's setting: dispatch tickets whose routing rule is certain on intake."""
-    row = db.session.get(Setting, AUTO_DISPATCH_KEY)
-    return row is not None and row.value == "1"
+    return refcache.setting_text(AUTO_DISPATCH_KEY) == "1"

@@ -10,8 +10,8 @@ Two paths, one builder (`enqueue`):
 
 A subscription wants an event when its `event_types` list the event's action value (or are
 empty: every event) and its `source` is empty or equals the ticket's `external_source`.
-The active subscriptions are read once per transaction (`subscriptions()`), and not at all
-by a transaction that records no event.
+The active subscriptions are read once per transaction (`subscriptions()`, from the
+per-process reference cache), and not at all by a transaction that records no event.
 
 The payload carries only what may leave the building: the event (id, type, time), the
 ticket's number, state, closure and platform reference, the acting unit and the event's
@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from hotline import refcache
 from hotline.clock import TZ
 from hotline.clock import now as clock_now
 from hotline.enums import EventAction
@@ -55,16 +56,21 @@ class Wanted:
                 and (self.source is None or self.source == external_source))
 
 
+@refcache.part("webhook_subscriptions")
+def _active(session: Session) -> list[Wanted]:
+    rows = session.connection().execute(
+        sa.select(WebhookSubscription.id, WebhookSubscription.event_types, WebhookSubscription.source)
+        .where(WebhookSubscription.active.is_(True)).order_by(WebhookSubscription.id)).all()
+    return [Wanted(sid, frozenset(types) if types else None, source or None) for sid, types, source in rows]
+
+
 def subscriptions(session: Session | None = None) -> list[Wanted]:
-    """The active subscriptions, read once per transaction."""
+    """The active subscriptions, once per transaction (from the per-process reference
+    cache, hotline.refcache: a changed subscription bumps its version)."""
     session = session or db.session()
     cached = session.info.get(_CACHE_KEY)
     if cached is None:
-        rows = session.connection().execute(
-            sa.select(WebhookSubscription.id, WebhookSubscription.event_types, WebhookSubscription.source)
-            .where(WebhookSubscription.active.is_(True)).order_by(WebhookSubscription.id)).all()
-        cached = session.info[_CACHE_KEY] = [
-            Wanted(sid, frozenset(types) if types else None, source or None) for sid, types, source in rows]
+        cached = session.info[_CACHE_KEY] = _active(session)
     return cached
 
 
