@@ -231,3 +231,10 @@ def test_home_counts_match_the_queue_lists(world, client):
             assert f"共 {n} 条" in listing, (user, key, n)
         if user == "dispatcher":
             assert counts["overdue"] == 4 and counts["to_sign"] == 2 and counts["handling"] == 2
+
+
+def test_postgresql_connections_plan_each_statement_without_jit(app, db_kind):
+    if db_kind != "postgresql":
+        pytest.skip("PostgreSQL session settings")
+    assert db.session.scalar(sa.text("SHOW jit")) == "off"
+    assert db.session.scalar(sa.text("SHOW plan_cache_mode")) == "force_custom_plan"
