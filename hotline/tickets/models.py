@@ -184,8 +184,9 @@ class Assignment(db.Model):
     __table_args__ = (
         sa.Index("ix_assignments_unit_state", "unit_id", "state", "active"),
         sa.Index("ix_assignments_handle_due", "active", "state", "handle_due_at"),
-        # the open work of units (queues, unit scope): a few percent of all assignments
-        sa.Index("ix_assignments_open_unit", "unit_id", "state", "ticket_id",
+        # the open work of units (queues, unit scope): a few percent of all assignments, read
+        # from the index alone
+        sa.Index("ix_assignments_open_unit", "state", "unit_id", "handler_unit_id", "ticket_id",
                  postgresql_where=sa.text("active AND state IN ('dispatched', 'signed')"),
                  sqlite_where=sa.text("active AND state IN ('dispatched', 'signed')")),
         sa.Index("ix_assignments_active_unit", "unit_id", "ticket_id", postgresql_where=sa.text("active"),

@@ -38,7 +38,7 @@ def unit_scope_condition(user: User):
     lead, co-handling or handling unit)."""
     ids = subtree_ids(user.unit)
     return Ticket.id.in_(sa.select(Assignment.ticket_id).where(
-        Assignment.active.is_(True), sa.or_(Assignment.unit_id.in_(ids), Assignment.handler_unit_id.in_(ids))))
+        Assignment.active, sa.or_(Assignment.unit_id.in_(ids), Assignment.handler_unit_id.in_(ids))))
 
 
 def visible_tickets(user: User):
@@ -91,7 +91,7 @@ QUEUES = {
 
 def _assignment_exists(user: User, *conds):
     """EXISTS an active assignment of this ticket (in the user's scope) matching conds."""
-    stmt = sa.select(Assignment.id).where(Assignment.ticket_id == Ticket.id, Assignment.active.is_(True), *conds)
+    stmt = sa.select(Assignment.id).where(Assignment.ticket_id == Ticket.id, Assignment.active, *conds)
     if not sees_all(user):
         ids = subtree_ids(user.unit)
         stmt = stmt.where(sa.or_(Assignment.unit_id.in_(ids), Assignment.handler_unit_id.in_(ids)))
@@ -156,13 +156,14 @@ def _queue_count(user: User, key: str, now):
     assignments (partial indexes) for the units' queues, the pending returns, extension
     requests and open cases for theirs, the ticket state index for the others. An open
     assignment's ticket is never closed (closing finishes them), so those counts need no
-    ticket row."""
+    ticket row. (`Assignment.active` plain, not `IS TRUE`: PostgreSQL proves the partial
+    indexes' `WHERE active AND …` only from the plain form.)"""
     scoped = not sees_all(user)
     ids = subtree_ids(user.unit) if scoped else None
     on_assignment = _open_assignment_conditions(key, now)
     if on_assignment is not None:
         stmt = sa.select(sa.func.count(sa.distinct(Assignment.ticket_id))).where(
-            Assignment.active.is_(True), on_assignment)
+            Assignment.active, on_assignment)
         if scoped:
             stmt = stmt.where(sa.or_(Assignment.unit_id.in_(ids), Assignment.handler_unit_id.in_(ids)))
         return stmt.scalar_subquery()
@@ -219,7 +220,10 @@ def search_tickets(user: User, *, number=None, phone=None, text=None, category_i
     district; `category_exact` drops the subcategories of `category_id`; `category_root`
     is a top-level category name; `overdue_on` a day on which a lead unit's handle
     deadline was missed (see missed_handle_deadline)."""
-    stmt = visible_tickets(user)
+    if queue is not None and _open_assignment_conditions(queue, clock_now()) is not None:
+        stmt = sa.select(Ticket)  # the queue's assignment is in the user's scope: visible
+    else:
+        stmt = visible_tickets(user)
     if number:
         stmt = stmt.where(Ticket.number.startswith(number.strip()) if len(number.strip()) < 21
                           else Ticket.number == number.strip())
@@ -242,7 +246,7 @@ def search_tickets(user: User, *, number=None, phone=None, text=None, category_i
         unit = db.session.get(Unit, int(unit_id))
         if unit is not None:
             stmt = stmt.where(Ticket.id.in_(sa.select(Assignment.ticket_id).where(
-                Assignment.active.is_(True), Assignment.unit_id.in_(subtree_ids(unit)))))
+                Assignment.active, Assignment.unit_id.in_(subtree_ids(unit)))))
     if state:
         stmt = stmt.where(Ticket.state == TicketState(state))
     if date_from:

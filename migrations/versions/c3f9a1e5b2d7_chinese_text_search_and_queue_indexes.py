@@ -88,7 +88,7 @@ def upgrade():
     if bind.dialect.name != "postgresql":
         op.create_index("ix_tickets_search_grams", "tickets", ["search_grams"])
         op.create_index("ix_tickets_updated_at", "tickets", ["updated_at"])
-        op.create_index("ix_assignments_open_unit", "assignments", ["unit_id", "state", "ticket_id"],
+        op.create_index("ix_assignments_open_unit", "assignments", ["state", "unit_id", "handler_unit_id", "ticket_id"],
                         sqlite_where=sa.text(OPEN))
         op.create_index("ix_assignments_active_unit", "assignments", ["unit_id", "ticket_id"],
                         sqlite_where=sa.text("active"))
@@ -114,7 +114,7 @@ def upgrade():
         kw = dict(postgresql_concurrently=True, if_not_exists=True)
         op.create_index("ix_tickets_search_grams", "tickets", ["search_grams"], postgresql_using="gin", **kw)
         op.create_index("ix_tickets_updated_at", "tickets", ["updated_at"], **kw)
-        op.create_index("ix_assignments_open_unit", "assignments", ["unit_id", "state", "ticket_id"],
+        op.create_index("ix_assignments_open_unit", "assignments", ["state", "unit_id", "handler_unit_id", "ticket_id"],
                         postgresql_where=sa.text(OPEN), **kw)
         op.create_index("ix_assignments_active_unit", "assignments", ["unit_id", "ticket_id"],
                         postgresql_where=sa.text("active"), **kw)
