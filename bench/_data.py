@@ -4,7 +4,9 @@ exercised by the tests; here only volume matters).
 Rows are written in batches: COPY on PostgreSQL, executemany on SQLite. Nothing goes
 through the ORM, so what the ORM's flush hook would write is written here too: every
 assignment gets its versions (assignment_versions, the history the reports count from)
-and closing events carry their closure. Explicit ids are used where rows refer to each
+and closing events carry their closure. The tickets' text search grams (PostgreSQL's
+`tickets.search_grams`) are written by the database's own trigger during the COPY, as for
+any other insert (tests/test_search.py checks a bulk-inserted ticket is found). Explicit ids are used where rows refer to each
 other; afterwards every filled table's id sequence is moved past its highest id, so the
 application's own inserts into the same database do not collide.
 """

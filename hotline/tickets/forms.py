@@ -47,7 +47,7 @@ class SearchForm(Form):
     date_from = DateField("受理日期从", validators=[Optional()])
     date_to = DateField("至", validators=[Optional()])
     queue = HiddenField()
-    sort = SelectField("排序", choices=[("created_desc", "受理时间（新→旧）"), ("created_asc", "受理时间（旧→新）"),
+    sort = SelectField("排序", choices=[("relevance", "相关度（无关键词时按受理时间）"), ("created_desc", "受理时间（新→旧）"), ("created_asc", "受理时间（旧→新）"),
                                       ("updated_desc", "最近更新"), ("state", "状态")], validators=[Optional()])
     # Filters the dashboard drills down with (search_tickets documents them).
     request_type = SelectField("诉求类型", choices=[("", "全部")] + RequestType.choices(), validators=[Optional()])
@@ -71,7 +71,7 @@ class SearchForm(Form):
         return dict(number=self.number.data, phone=self.phone.data, text=self.text.data,
                     category_id=self.category_id.data, unit_id=self.unit_id.data, state=self.state.data or None,
                     date_from=self.date_from.data, date_to=self.date_to.data,
-                    sort=self.sort.data or "created_desc", **self.drilldown_filters())
+                    sort=self.sort.data or "relevance", **self.drilldown_filters())
 
     def drilldown_labels(self) -> list[str]:
         """The hidden drill-down filters in words, so the list says why it is narrowed."""

@@ -16,6 +16,7 @@ from hotline.enums import (AssignmentRole, AssignmentState, Channel, Closure, Ev
 from hotline.extensions import db
 
 JSON = sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql")
+SEARCH_GRAMS_TYPE = sa.Text().with_variant(sa.dialects.postgresql.TSVECTOR(), "postgresql")
 
 
 class TicketSequence(db.Model):
@@ -85,6 +86,10 @@ class Ticket(db.Model):
     recording_ref: Mapped[str | None] = mapped_column(sa.String(255))
     #: Open311: the token a GeoReport client may poll for its request id
     open311_token: Mapped[str | None] = mapped_column(sa.String(40))
+    #: PostgreSQL: the text search index of title, content and address (hotline.tickets.search),
+    #: written by the database itself (a trigger) on every insert and on every change of
+    #: those columns, whoever writes them (the ORM, COPY). Never loaded. NULL on SQLite.
+    search_grams = mapped_column(SEARCH_GRAMS_TYPE, nullable=True, deferred=True)
 
     category: Mapped[Category] = relationship(lazy="joined")
     district: Mapped[Unit | None] = relationship(foreign_keys=[district_id])
@@ -109,6 +114,10 @@ class Ticket(db.Model):
         # a platform's number is one ticket, however often it is sent
         sa.Index("uq_tickets_external", "external_source", "external_number", unique=True),
         sa.Index("uq_tickets_open311_token", "open311_token", unique=True),
+        # text search (a GIN index of character bigrams and unigrams on PostgreSQL)
+        sa.Index("ix_tickets_search_grams", "search_grams", postgresql_using="gin"),
+        # the search page sorted by 最近更新
+        sa.Index("ix_tickets_updated_at", "updated_at"),
     )
 
     def active_assignments(self) -> list[Assignment]:
@@ -175,6 +184,16 @@ class Assignment(db.Model):
     __table_args__ = (
         sa.Index("ix_assignments_unit_state", "unit_id", "state", "active"),
         sa.Index("ix_assignments_handle_due", "active", "state", "handle_due_at"),
+        # the open work of units (queues, unit scope): a few percent of all assignments, read
+        # from the index alone
+        sa.Index("ix_assignments_open_unit", "state", "unit_id", "handler_unit_id", "ticket_id",
+                 postgresql_where=sa.text("active AND state IN ('dispatched', 'signed')"),
+                 sqlite_where=sa.text("active AND state IN ('dispatched', 'signed')")),
+        sa.Index("ix_assignments_active_unit", "unit_id", "ticket_id", postgresql_where=sa.text("active"),
+                 sqlite_where=sa.text("active")),
+        sa.Index("ix_assignments_active_handler", "handler_unit_id", "ticket_id",
+                 postgresql_where=sa.text("active AND handler_unit_id IS NOT NULL"),
+                 sqlite_where=sa.text("active AND handler_unit_id IS NOT NULL")),
         # the reports' "dispatched in the period"
         sa.Index("ix_assignments_dispatched", "dispatched_at", "role"),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from hotline.auth.models import User
 from hotline.categories.models import Category
@@ -15,7 +15,9 @@ from hotline.errors import PermissionDenied
 from hotline.extensions import db
 from hotline.supervision.models import SupervisionCase
 from hotline.tickets.models import Assignment, ExtensionRequest, Ticket, TicketEvent, TicketReturn
+from hotline.tickets.search import text_condition, text_relevance
 from hotline.units.models import Unit
+from hotline.units.queries import subtree_ids
 
 #: Roles that work for the hotline centre and see every ticket.
 CENTRE_ROLES = (Role.OPERATOR, Role.DISPATCHER, Role.CALLBACK_AGENT, Role.SUPERVISOR, Role.MANAGER, Role.LEADER,
@@ -32,15 +34,11 @@ def can_see_caller(user: User, ticket: Ticket) -> bool:
 
 
 def unit_scope_condition(user: User):
-    """Tickets with an active assignment to the user's unit or any unit below it."""
-    handler = aliased(Unit)
-    return sa.exists(
-        sa.select(Assignment.id)
-        .join(Unit, Unit.id == Assignment.unit_id)
-        .outerjoin(handler, handler.id == Assignment.handler_unit_id)
-        .where(Assignment.ticket_id == Ticket.id, Assignment.active.is_(True),
-               sa.or_(Unit.path.startswith(user.unit.path), handler.path.startswith(user.unit.path)))
-    )
+    """Tickets with an active assignment to the user's unit or any unit below it (as the
+    lead, co-handling or handling unit)."""
+    ids = subtree_ids(user.unit)
+    return Ticket.id.in_(sa.select(Assignment.ticket_id).where(
+        Assignment.active, sa.or_(Assignment.unit_id.in_(ids), Assignment.handler_unit_id.in_(ids))))
 
 
 def visible_tickets(user: User):
@@ -93,18 +91,33 @@ QUEUES = {
 
 def _assignment_exists(user: User, *conds):
     """EXISTS an active assignment of this ticket (in the user's scope) matching conds."""
-    handler = aliased(Unit)
-    stmt = sa.select(Assignment.id).where(Assignment.ticket_id == Ticket.id, Assignment.active.is_(True), *conds)
+    stmt = sa.select(Assignment.id).where(Assignment.ticket_id == Ticket.id, Assignment.active, *conds)
     if not sees_all(user):
-        stmt = (stmt.join(Unit, Unit.id == Assignment.unit_id)
-                .outerjoin(handler, handler.id == Assignment.handler_unit_id)
-                .where(sa.or_(Unit.path.startswith(user.unit.path), handler.path.startswith(user.unit.path))))
+        ids = subtree_ids(user.unit)
+        stmt = stmt.where(sa.or_(Assignment.unit_id.in_(ids), Assignment.handler_unit_id.in_(ids)))
     return sa.exists(stmt)
+
+
+def _open_assignment_conditions(key: str, now):
+    """The condition on one active assignment that puts its ticket in an assignment queue
+    (None: the queue is not one of those)."""
+    open_states = (AssignmentState.DISPATCHED, AssignmentState.SIGNED)
+    if key == "to_sign":
+        return Assignment.state == AssignmentState.DISPATCHED
+    if key == "handling":
+        return Assignment.state == AssignmentState.SIGNED
+    if key == "due_soon":
+        return sa.and_(Assignment.state.in_(open_states), Assignment.handle_due_at >= now,
+                       Assignment.handle_due_at < now + DUE_SOON)
+    if key == "overdue":
+        return sa.and_(Assignment.state.in_(open_states), sa.or_(
+            Assignment.handle_due_at < now,
+            sa.and_(Assignment.state == AssignmentState.DISPATCHED, Assignment.sign_due_at < now)))
+    return None
 
 
 def queue_condition(user: User, key: str):
     now = clock_now()
-    open_states = (AssignmentState.DISPATCHED, AssignmentState.SIGNED)
     if key == "pending_dispatch":
         return Ticket.state == TicketState.PENDING_DISPATCH
     if key == "sent_back":
@@ -115,17 +128,9 @@ def queue_condition(user: User, key: str):
     if key == "extensions":
         return sa.exists(sa.select(ExtensionRequest.id).where(
             ExtensionRequest.ticket_id == Ticket.id, ExtensionRequest.state == ExtensionState.PENDING))
-    if key == "to_sign":
-        return _assignment_exists(user, Assignment.state == AssignmentState.DISPATCHED)
-    if key == "handling":
-        return _assignment_exists(user, Assignment.state == AssignmentState.SIGNED)
-    if key == "due_soon":
-        return _assignment_exists(user, Assignment.state.in_(open_states),
-                                  Assignment.handle_due_at >= now, Assignment.handle_due_at < now + DUE_SOON)
-    if key == "overdue":
-        return _assignment_exists(user, sa.or_(
-            sa.and_(Assignment.state.in_(open_states), Assignment.handle_due_at < now),
-            sa.and_(Assignment.state == AssignmentState.DISPATCHED, Assignment.sign_due_at < now)))
+    on_assignment = _open_assignment_conditions(key, now)
+    if on_assignment is not None:
+        return _assignment_exists(user, on_assignment)
     if key == "to_review":
         return Ticket.state == TicketState.REPLIED
     if key == "to_callback":
@@ -146,20 +151,49 @@ def queues_for(user: User) -> list[str]:
     return [k for k, (_, roles) in QUEUES.items() if user.has_role(*roles)]
 
 
+def _queue_count(user: User, key: str, now):
+    """One queue's count as a scalar subquery, read from the side that is small: the open
+    assignments (partial indexes) for the units' queues, the pending returns, extension
+    requests and open cases for theirs, the ticket state index for the others. An open
+    assignment's ticket is never closed (closing finishes them), so those counts need no
+    ticket row. (`Assignment.active` plain, not `IS TRUE`: PostgreSQL proves the partial
+    indexes' `WHERE active AND …` only from the plain form.)"""
+    scoped = not sees_all(user)
+    ids = subtree_ids(user.unit) if scoped else None
+    on_assignment = _open_assignment_conditions(key, now)
+    if on_assignment is not None:
+        stmt = sa.select(sa.func.count(sa.distinct(Assignment.ticket_id))).where(
+            Assignment.active, on_assignment)
+        if scoped:
+            stmt = stmt.where(sa.or_(Assignment.unit_id.in_(ids), Assignment.handler_unit_id.in_(ids)))
+        return stmt.scalar_subquery()
+    stmt = sa.select(sa.func.count()).select_from(Ticket).where(
+        Ticket.state != TicketState.CLOSED, queue_condition(user, key))
+    if key in ("returned", "extensions", "supervised"):
+        row = {"returned": (TicketReturn.ticket_id, TicketReturn.decision == ReturnDecision.PENDING),
+               "extensions": (ExtensionRequest.ticket_id, ExtensionRequest.state == ExtensionState.PENDING),
+               "supervised": (SupervisionCase.ticket_id, SupervisionCase.state == SupervisionState.OPEN)}[key]
+        stmt = sa.select(sa.func.count()).select_from(Ticket).where(
+            Ticket.state != TicketState.CLOSED, Ticket.id.in_(sa.select(row[0]).where(row[1])))
+    if scoped:
+        stmt = stmt.where(unit_scope_condition(user))
+    return stmt.scalar_subquery()
+
+
 def queue_counts(user: User) -> dict[str, int]:
-    """One query: a COUNT(*) FILTER per queue the user works."""
+    """One statement: a scalar subquery per queue the user works."""
     keys = queues_for(user)
     if not keys:
         return {}
-    cols = [sa.func.count().filter(queue_condition(user, k)).label(k) for k in keys]
-    base = visible_tickets(user).where(Ticket.state != TicketState.CLOSED)
-    row = db.session.execute(base.with_only_columns(*cols)).one()
+    now = clock_now()
+    row = db.session.execute(sa.select(*[_queue_count(user, k, now).label(k) for k in keys])).one()
     return dict(zip(keys, row))
 
 
 # --- search -----------------------------------------------------------------------------
 SORTS = {
     "created_desc": Ticket.id.desc(),
+    "relevance": Ticket.id.desc(),  # without a keyword; with one, see below
     "created_asc": Ticket.id.asc(),
     "updated_desc": Ticket.updated_at.desc(),
     "state": Ticket.state.asc(),
@@ -186,7 +220,10 @@ def search_tickets(user: User, *, number=None, phone=None, text=None, category_i
     district; `category_exact` drops the subcategories of `category_id`; `category_root`
     is a top-level category name; `overdue_on` a day on which a lead unit's handle
     deadline was missed (see missed_handle_deadline)."""
-    stmt = visible_tickets(user)
+    if queue is not None and _open_assignment_conditions(queue, clock_now()) is not None:
+        stmt = sa.select(Ticket)  # the queue's assignment is in the user's scope: visible
+    else:
+        stmt = visible_tickets(user)
     if number:
         stmt = stmt.where(Ticket.number.startswith(number.strip()) if len(number.strip()) < 21
                           else Ticket.number == number.strip())
@@ -194,11 +231,9 @@ def search_tickets(user: User, *, number=None, phone=None, text=None, category_i
         stmt = stmt.where(Ticket.caller_phone == phone.strip())
         if not sees_all(user):
             stmt = stmt.where(Ticket.confidential.is_(False))
-    if text:
-        for word in text.split()[:5]:
-            stmt = stmt.where(sa.or_(Ticket.title.icontains(word, autoescape=True),
-                                     Ticket.content.icontains(word, autoescape=True),
-                                     Ticket.address.icontains(word, autoescape=True)))
+    words = text.split()[:5] if text else []
+    for word in words:
+        stmt = stmt.where(text_condition(word))
     if category_id:
         cat = db.session.get(Category, int(category_id))
         if cat is not None and category_exact:
@@ -210,8 +245,8 @@ def search_tickets(user: User, *, number=None, phone=None, text=None, category_i
     if unit_id:
         unit = db.session.get(Unit, int(unit_id))
         if unit is not None:
-            stmt = stmt.where(sa.exists(sa.select(Assignment.id).join(Unit, Unit.id == Assignment.unit_id).where(
-                Assignment.ticket_id == Ticket.id, Assignment.active.is_(True), Unit.path.startswith(unit.path))))
+            stmt = stmt.where(Ticket.id.in_(sa.select(Assignment.ticket_id).where(
+                Assignment.active, Assignment.unit_id.in_(subtree_ids(unit)))))
     if state:
         stmt = stmt.where(Ticket.state == TicketState(state))
     if date_from:
@@ -239,4 +274,81 @@ def search_tickets(user: User, *, number=None, phone=None, text=None, category_i
             Assignment.ticket_id == Ticket.id, missed_handle_deadline(clock_now()),
             Assignment.handle_due_at >= day, Assignment.handle_due_at < day + timedelta(days=1))))
     stmt = stmt.options(joinedload(Ticket.lead_unit), selectinload(Ticket.assignments))
+    if words and sort in (None, "", "relevance"):
+        # relevance (a word in the title before one in the content or the address), then date
+        return stmt.order_by(text_relevance(words).desc(), Ticket.created_at.desc(), Ticket.id.desc())
     return stmt.order_by(SORTS.get(sort, SORTS["created_desc"]))
+
+
+# --- one page of a list ---------------------------------------------------------------
+#: Totals above this are shown as "超过 10 000 条" (counting a million matches exactly
+#: would cost more than the page itself).
+TOTAL_CAP = 10_000
+
+
+class TicketPage:
+    """One page of a ticket list: its tickets, the total (counted up to TOTAL_CAP), and
+    the arguments of the previous and next pages. Lists in id order (newest or oldest
+    first) page by the last id seen (keyset: page 500 costs what page 1 costs); the other
+    orders by offset."""
+
+    def __init__(self, items, *, page, per_page, total, capped, prev_args, next_args):
+        self.items, self.page, self.per_page = items, page, per_page
+        self.total, self.capped = total, capped
+        self.prev_args, self.next_args = prev_args, next_args
+        self.has_prev, self.has_next = prev_args is not None, next_args is not None
+
+    @property
+    def pages(self) -> int | None:
+        """The number of pages, None when the total is capped."""
+        return None if self.capped else max((self.total + self.per_page - 1) // self.per_page, 1)
+
+
+def capped_count(stmt, cap: int = TOTAL_CAP) -> int:
+    """The number of rows `stmt` selects, counting no further than cap + 1."""
+    sub = stmt.order_by(None).limit(cap + 1).subquery()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(sub))
+
+
+def ticket_page(stmt, *, page: int, per_page: int, keyset: str | None, after: int | None = None,
+                before: int | None = None, by_date_when_capped: bool = False) -> TicketPage:
+    """A page of `stmt` (ordered). `keyset` is "desc" or "asc" when the order is the ticket
+    id's (then `after` / `before` name the last / first id of the neighbouring page), None
+    to page by offset. A relevance order over more than TOTAL_CAP matches is given up for
+    the newest first (`by_date_when_capped`): ranking a million matches costs seconds."""
+    total = capped_count(stmt)
+    capped = total > TOTAL_CAP
+    if capped and by_date_when_capped:
+        stmt, keyset = stmt.order_by(None).order_by(Ticket.id.desc()), "desc"
+    page = max(page, 1)
+    if keyset is not None and (after is not None or before is not None):
+        newer = Ticket.id > (before if before is not None else after)
+        older = Ticket.id < (before if before is not None else after)
+        if before is not None:  # the page before `before`: read backwards, then turn round
+            cond, order = (newer, Ticket.id.asc()) if keyset == "desc" else (older, Ticket.id.desc())
+        else:
+            cond, order = (older, Ticket.id.desc()) if keyset == "desc" else (newer, Ticket.id.asc())
+        rows = db.session.scalars(stmt.where(cond).order_by(None).order_by(order).limit(per_page + 1)).unique().all()
+        more = len(rows) > per_page
+        rows = rows[:per_page]
+        if before is not None:
+            rows.reverse()
+        more_before = more if before is not None else True
+        more_after = more if before is None else True
+    else:
+        rows = db.session.scalars(stmt.limit(per_page + 1).offset((page - 1) * per_page)).unique().all()
+        more_after = len(rows) > per_page
+        rows = rows[:per_page]
+        more_before = page > 1
+    more_before = more_before and page > 1 and bool(rows)
+    more_after = more_after and bool(rows)
+    if keyset is not None:
+        prev_args = {"page": page - 1, "before": rows[0].id} if more_before else None
+        next_args = {"page": page + 1, "after": rows[-1].id} if more_after else None
+    else:
+        prev_args = {"page": page - 1} if more_before else None
+        next_args = {"page": page + 1} if more_after else None
+    if prev_args is not None and prev_args["page"] == 1:
+        prev_args = {"page": 1}
+    return TicketPage(rows, page=page, per_page=per_page, total=min(total, TOTAL_CAP), capped=capped,
+                      prev_args=prev_args, next_args=next_args)

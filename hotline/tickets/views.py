@@ -18,7 +18,7 @@ from hotline.tickets.attachments import attachment_path, check_files, discard, s
 from hotline.tickets.forms import SearchForm
 from hotline.tickets.models import Attachment, Reply, Ticket, TicketReturn
 from hotline.tickets.queries import (QUEUES, can_see_caller, earlier_tickets, get_visible_ticket, queue_counts,
-                                     queues_for, search_tickets)
+                                     queues_for, search_tickets, ticket_page)
 from hotline.units.queries import district_choices, unit_choices
 
 bp = Blueprint("tickets", __name__)
@@ -50,11 +50,15 @@ def searched(user):
 @bp.route("/tickets")
 @login_required
 def search():
-    form, queue, _, stmt = searched(current_user)
-    page = max(request.args.get("page", 1, type=int), 1)
-    pagination = db.paginate(stmt, page=page, per_page=current_app.config["TICKETS_PER_PAGE"], error_out=False,
-                             count=True)
-    args = {k: v for k, v in request.args.items() if k != "page"}
+    form, queue, filters, stmt = searched(current_user)
+    sort = filters.get("sort") or "created_desc"
+    ranked = bool(filters.get("text") and filters["text"].split()) and sort == "relevance"
+    keyset = None if ranked else {"created_desc": "desc", "relevance": "desc", "created_asc": "asc"}.get(sort)
+    pagination = ticket_page(stmt, page=request.args.get("page", 1, type=int),
+                             per_page=current_app.config["TICKETS_PER_PAGE"], keyset=keyset,
+                             after=request.args.get("after", type=int), before=request.args.get("before", type=int),
+                             by_date_when_capped=ranked)
+    args = {k: v for k, v in request.args.items() if k not in ("page", "after", "before")}
     return render_template("tickets/search.html", form=form, pagination=pagination, queue=queue,
                            queue_label=QUEUES[queue][0] if queue else None, args=args)
 

@@ -1,0 +1,40 @@
+"""Keyword search over title, content and address: the same answer on both databases.
+
+A keyword matches a ticket whose title, content or address contains it (case-insensitive
+for Latin letters), as a substring: "路灯" finds "小区路灯不亮", "A栋" finds "3a栋". On
+PostgreSQL `tickets.search_grams` (kept by the database, see the migration
+c3f9a1e5b2d7) holds the ticket's character bigrams and single characters in a GIN
+index: a keyword's bigrams (its one character when it has one) must all be there, which
+the index answers, and the substring condition then drops the few rows whose bigrams
+only happen to be there apart. SQLite checks the substring condition alone (LIKE).
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from hotline.extensions import db
+from hotline.tickets.models import Ticket
+
+FIELDS = (Ticket.title, Ticket.content, Ticket.address)
+#: relevance of a keyword found in each field: the title counts most
+WEIGHTS = (4, 2, 1)
+
+
+def _contains(column, word: str):
+    return column.icontains(word, autoescape=True)
+
+
+def substring_condition(word: str):
+    return sa.or_(*[_contains(c, word) for c in FIELDS])
+
+
+def text_condition(word: str):
+    """Tickets whose title, content or address contains `word` (no whitespace in it)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return sa.and_(Ticket.search_grams.op("@@")(sa.func.hotline_search_query(word)), substring_condition(word))
+    return substring_condition(word)
+
+
+def text_relevance(words: list[str]):
+    """A score per ticket: for each keyword, 4 when the title has it, 2 the content, 1 the address."""
+    return sum(sa.case((_contains(c, w), weight), else_=0) for w in words for c, weight in zip(FIELDS, WEIGHTS))
