@@ -3,7 +3,7 @@ routing rules, settings, webhook subscriptions, time-limit policies and the cale
 worker process keeps its reference cache while the counter is unchanged (hotline.refcache)
 
 Revision ID: 5a17ef0c14aa
-Revises: 42b4b7faae9f
+Revises: r11a7c0f3e5d9
 Create Date: 2026-11-30 23:00:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5a17ef0c14aa'
-down_revision = '42b4b7faae9f'
+down_revision = "r11a7c0f3e5d9"
 branch_labels = None
 depends_on = None
 

@@ -15,7 +15,7 @@ the unit scope read a few percent of the table instead of all of it), and ticket
 updated_at (the search page's 最近更新 order).
 
 Revision ID: c3f9a1e5b2d7
-Revises: 42b4b7faae9f
+Revises: 5a17ef0c14aa
 Create Date: 2026-11-30 23:05:00
 
 """
@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = "c3f9a1e5b2d7"
-down_revision = "42b4b7faae9f"
+down_revision = "5a17ef0c14aa"
 branch_labels = None
 depends_on = None
 

@@ -6,7 +6,7 @@ statistics on the day of a ticket's creation, so the dashboard's per-day counts 
 hashed with the per-category and per-district ones in one scan instead of sorted.
 
 Revision ID: r11a7c0f3e5d9
-Revises: 42b4b7faae9f
+Revises: a7d1e5c0f3b2
 Create Date: 2026-11-30 23:00:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "r11a7c0f3e5d9"
-down_revision = "42b4b7faae9f"
+down_revision = "a7d1e5c0f3b2"
 branch_labels = None
 depends_on = None
 
