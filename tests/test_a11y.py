@@ -26,10 +26,11 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING = ("critical", "serious")
 PASSWORDS = {"operator": "operator123", "dispatcher": "dispatcher123", "callback": "callback123",
              "supervisor": "supervisor123", "manager": "manager123", "admin": "admin123",
-             "leader": "leader123", "dongcheng": "unit12345"}
-#: Keystrokes the keyboard-only test needs to record a call and dispatch it. It may shrink,
-#: never grow: a change that makes the operators' most frequent work longer fails here.
-KEYSTROKE_BUDGET = 75
+             "leader": "leader123", "dongcheng": "unit12345", "shiftlead": "shiftlead123"}
+#: Keystrokes the keyboard-only test needs to record a call and dispatch it (53 when it was
+#: written; the issue measured 81 for the recording alone before). It may shrink, never
+#: grow: a change that makes the operators' most frequent work longer fails here.
+KEYSTROKE_BUDGET = 53
 
 
 @pytest.fixture(scope="module")
@@ -171,6 +172,22 @@ def test_every_page_of_every_role_passes_axe(chromium, demo_server):
                 nodes = [n["target"][0] if n["target"] else "?" for n in v["nodes"]][:4]
                 found.setdefault(f"{role or '-'} {url}", []).append(
                     f"{v['impact']} {v['id']} ({len(v['nodes'])}): {v['help']} {nodes}")
+        if role in ("operator", None):  # a form sent back with errors, its summary shown
+            if role:
+                page.goto(f"{base}/intake/new")
+                page.locator("#caller_phone").fill("123")
+                page.locator("#save").click()
+                label = "operator /intake/new (errors)"
+            else:
+                page.goto(f"{base}/login")
+                page.get_by_label("用户名").fill("operator")
+                page.get_by_label("密码").fill("wrong")
+                page.get_by_role("button", name="登录").click()
+                label = "- /login (errors)"
+            page.locator(".error-summary").wait_for()
+            audited += 1
+            for v in _audit(page):
+                found.setdefault(label, []).append(f"{v['impact']} {v['id']} ({len(v['nodes'])}): {v['help']}")
         ctx.close()
     (OUT / "axe-violations.json").write_text(json.dumps(found, ensure_ascii=False, indent=1))
     rules = {line.split(" (")[0] for lines in found.values() for line in lines}
@@ -226,3 +243,176 @@ def test_pages_reflow_at_320_px_and_200_percent_zoom(chromium, demo_server):
                         page.screenshot(path=str(OUT / f"zoom200-{name}-{role}.png"), full_page=True)
             ctx.close()
     assert not sideways, "\n".join(sideways)
+
+
+class Keys:
+    """The keyboard, counted: every key press (a chord such as Ctrl+Enter is one) and every
+    character typed is one keystroke."""
+
+    def __init__(self, page):
+        self.page, self.count = page, 0
+
+    def press(self, key: str, times: int = 1) -> None:
+        for _ in range(times):
+            self.page.keyboard.press(key)
+            self.count += 1
+
+    def type(self, text: str) -> None:
+        self.page.keyboard.type(text)
+        self.count += len(text)
+
+
+def test_keyboard_only_call_recorded_and_dispatched(chromium, demo_server):
+    """The shift lead (operator and dispatcher) records a call and dispatches it without the
+    mouse: F2, the fields, Ctrl+Enter; then the saved ticket, D and Enter. The request type
+    and the district come from the defaults; the unit from the routing rule."""
+    from playwright.sync_api import expect
+
+    base, ids, server_errors = demo_server
+    ctx = _context(chromium)
+    page = ctx.new_page()
+    problems = []
+    page.on("pageerror", lambda exc: problems.append(f"JS error: {exc}"))
+    _login(page, base, "shiftlead")
+    keys = Keys(page)
+
+    keys.press("F2")
+    expect(page.get_by_role("heading", name="受理来电")).to_be_visible()
+    expect(page.locator("#caller_phone")).to_be_focused()
+    keys.type("13900002222")
+    keys.press("Tab", 5)  # name, channel, request type, urgency, category filter
+    expect(page.locator("#category-filter")).to_be_focused()
+    keys.type("电梯")
+    expect(page.locator("#category_id option:checked")).to_contain_text("电梯故障")
+    keys.press("Tab", 2)  # category, address
+    expect(page.locator("#address")).to_be_focused()
+    keys.type("东城区幸福路12号")
+    keys.press("Tab", 4)  # district (fills itself from the address), anonymous, confidential, title
+    expect(page.locator("#title")).to_be_focused()
+    expect(page.locator("#district_id option:checked")).to_have_text("东城区人民政府")
+    expect(page.locator("#request_type")).not_to_have_value("")  # from the category
+    keys.type("电梯停运")
+    keys.press("Tab")
+    keys.type("电梯停运三天请维修")
+    keys.press("Control+Enter")
+    saved = page.locator(".flash-success").filter(has_text="已保存，等待派单")
+    expect(saved).to_be_visible()
+    number = re.search(r"12345-\d{8}-\d{6}", saved.inner_text()).group(0)
+    expect(page.locator("#caller_phone")).to_be_focused()  # ready for the next call
+    keys.press("Shift+Tab")  # the "上一张" link
+    expect(page.get_by_role("link", name=number)).to_be_focused()
+    keys.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(number)
+    keys.press("d")
+    dispatch = page.locator("form.action-dispatch")
+    expect(dispatch.get_by_label("主办单位").locator("option:checked")).to_have_text("东城区人民政府")
+    expect(dispatch.get_by_role("button", name="派单")).to_be_focused()
+    keys.press("Enter")
+    expect(page.locator(".flash-success")).to_have_text("已派单")
+    expect(page.locator("h1 .state")).to_have_text("待签收")
+    OUT.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(OUT / "keyboard-dispatched.png"), full_page=True)
+    print(f"\nkeyboard only: a call recorded and dispatched in {keys.count} keystrokes (budget {KEYSTROKE_BUDGET})")
+    ctx.close()
+    assert not problems and not server_errors, problems + server_errors
+    assert keys.count <= KEYSTROKE_BUDGET
+
+
+def test_intake_draft_survives_reload_and_f2_asks_first(chromium, demo_server):
+    from playwright.sync_api import expect
+
+    base, _, _ = demo_server
+    ctx = _context(chromium)
+    page = ctx.new_page()
+    _login(page, base, "operator")
+    page.goto(f"{base}/intake/new")
+    page.locator("#caller_phone").fill("13700003333")
+    page.locator("#title").fill("半截来电")
+    page.locator("#content").fill("还没说完")
+    page.reload()  # beforeunload is not asked for a reload Playwright makes; the draft comes back
+    expect(page.locator("#caller_phone")).to_have_value("13700003333")
+    expect(page.locator("#title")).to_have_value("半截来电")
+    expect(page.locator("#draft-restored")).to_be_visible()
+    page.locator("#content").focus()
+    page.keyboard.press("F2")  # a half-filled call: asked in the page, the call stays
+    dialog = page.locator("#leave-dialog")
+    expect(dialog).to_be_visible()
+    expect(page.locator("#leave-stay")).to_be_focused()
+    page.keyboard.press("Enter")  # 继续填写
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#title")).to_have_value("半截来电")
+    page.get_by_role("navigation").get_by_role("link", name="工单查询").click()  # a link away asks too
+    expect(dialog).to_be_visible()
+    page.locator("#leave-go").click()
+    expect(page.get_by_role("heading", name="工单查询")).to_be_visible()
+    page.goto(f"{base}/intake/new")  # given up: the draft is gone
+    expect(page.locator("#caller_phone")).to_have_value("")
+    ctx.close()
+
+
+def test_form_errors_summary_links_and_focus(chromium, demo_server):
+    from playwright.sync_api import expect
+
+    base, _, _ = demo_server
+    ctx = _context(chromium)
+    page = ctx.new_page()
+    page.goto(f"{base}/login")
+    page.get_by_label("用户名").fill("operator")
+    page.get_by_label("密码").fill("wrong")
+    page.get_by_role("button", name="登录").click()
+    password = page.get_by_label("密码")
+    expect(password).to_be_focused()  # one wrong field: the focus is on it, its message read with it
+    expect(password).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(".error-summary")).to_contain_text("密码：用户名或密码错误")
+    _login(page, base, "operator")
+    page.goto(f"{base}/intake/new")
+    page.locator("#caller_phone").fill("13600004444")
+    page.locator("#save").click()
+    summary = page.locator(".error-summary")
+    expect(summary).to_be_focused()  # several: the summary first
+    expect(summary.get_by_role("link")).to_have_count(4)  # request type, category, title, content
+    expect(page.locator("#caller_phone")).not_to_have_attribute("aria-invalid", "true")
+    summary.get_by_role("link", name=re.compile("^工单标题")).click()
+    expect(page.locator("#title")).to_be_focused()
+    ctx.close()
+
+
+def test_dispatch_queue_from_the_keyboard(chromium, demo_server):
+    from playwright.sync_api import expect
+
+    base, _, server_errors = demo_server
+    ctx = _context(chromium)
+    page = ctx.new_page()
+    _login(page, base, "dispatcher")
+    page.goto(f"{base}/dispatch/queue")
+    rows = page.locator("tr.queue-row")
+    expect(rows.first).to_be_focused()
+    page.keyboard.press("j")
+    expect(rows.nth(1)).to_be_focused()
+    page.keyboard.press("k")
+    expect(rows.nth(0)).to_be_focused()
+    certain = page.locator("tr.queue-row:has(small.rule-certain)")
+    first_certain = certain.first.get_attribute("data-ticket-id")
+    number = page.locator(f"tr[data-ticket-id='{first_certain}'] td a").first.inner_text()
+    total = rows.count()
+    # tick the first ticket with a certain rule and the first without one, then B
+    page.locator(f"tr[data-ticket-id='{first_certain}']").focus()
+    page.keyboard.press(" ")
+    uncertain = page.locator("tr.queue-row:not(:has(small.rule-certain))").first
+    other = uncertain.locator("td a").first.inner_text()
+    uncertain.focus()
+    page.keyboard.press(" ")
+    page.keyboard.press("b")
+    expect(page.locator(".flash").filter(has_text=f"工单 {number}：已派单至")).to_be_visible()
+    expect(page.locator(".flash-error").filter(has_text=f"工单 {other}：")).to_be_visible()
+    expect(page.locator(".flash").filter(has_text="批量派单：1 张已派单，1 张未派单")).to_be_visible()
+    expect(rows).to_have_count(min(total - 1, 50))
+    # A: the focused ticket to its suggested unit
+    row = page.locator("tr.queue-row:has(button.accept)").first
+    accepted = row.locator("td a").first.inner_text()
+    row.focus()
+    page.keyboard.press("a")
+    expect(page.locator(".flash-success").filter(has_text=f"工单 {accepted}：已派单至")).to_be_visible()
+    page.screenshot(path=str(OUT / "dispatch-queue.png"), full_page=True)
+    ctx.close()
+    assert not server_errors

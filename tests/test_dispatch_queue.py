@@ -193,3 +193,13 @@ def test_overdue_deadline_is_said_in_words_not_colour_alone(world, client):
     finally:
         clock.reset()
     assert "⚠ 签收已超期" in html and "⚠ 办理已超期" in html
+
+
+def test_next_ticket_in_the_queue_follows_queue_order_and_wraps(app, world, client):
+    a, b, c = world.record(title="一"), world.record(title="二"), world.record(title="三")
+    login(client, "dispatcher")
+    assert client.get(f"/dispatch/next?after={a.id}").headers["Location"].endswith(f"/tickets/{b.id}")
+    assert client.get(f"/dispatch/next?after={c.id}").headers["Location"].endswith(f"/tickets/{a.id}")
+    html = client.get(f"/tickets/{a.id}").get_data(as_text=True)
+    assert 'id="ticket-shortcuts"' in html and "<kbd>D</kbd> 派单" in html
+    assert f'data-next-url="/dispatch/next?after={a.id}"' in html

@@ -12,6 +12,7 @@ from hotline.dispatch.batch import dispatch_suggested
 from hotline.enums import Role
 from hotline.extensions import db
 from hotline.routing.services import suggest
+from hotline.tickets.models import Ticket
 from hotline.tickets.queries import search_tickets
 
 bp = Blueprint("dispatch_queue", __name__, url_prefix="/dispatch")
@@ -65,3 +66,19 @@ def act():
         done = sum(o.ok for o in outcomes)
         flash(f"批量派单：{done} 张已派单，{len(outcomes) - done} 张未派单", "info")
     return redirect(url_for("dispatch_queue.queue", row=request.form.get("row", 0, type=int)))
+
+
+@bp.route("/next")
+@login_required
+def next_ticket():
+    """The ticket after `after` in the dispatch queue (oldest first), else the first; the
+    queue itself when it is empty. The ticket page's N key."""
+    _require_dispatcher()
+    after = request.args.get("after", 0, type=int)
+    ids = search_tickets(current_user, queue="pending_dispatch", sort="created_asc") \
+        .with_only_columns(Ticket.id).where(Ticket.id != after).limit(1)
+    found = db.session.scalar(ids.where(Ticket.id > after)) or db.session.scalar(ids)
+    if not found:
+        flash("派单队列已清空", "info")
+        return redirect(url_for("dispatch_queue.queue"))
+    return redirect(url_for("tickets.detail", ticket_id=found))

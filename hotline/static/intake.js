@@ -99,9 +99,12 @@
   }
 
   // --- events -----------------------------------------------------------------------------
-  if (document.getElementById('last-ticket') && !form.querySelector('[aria-invalid="true"]')) clear();  // saved
-  else if (!form.querySelector('[aria-invalid="true"]')) restore();  // a page the server refilled keeps its values
-  else store();
+  // Saved: the draft goes. A page the server filled (its errors, or a phone from the
+  // telephony screen pop) keeps its own values and becomes the draft. Otherwise the draft
+  // of this tab, if any, comes back.
+  if (document.getElementById('last-ticket') && !form.querySelector('[aria-invalid="true"]')) clear();
+  if (form.querySelector('[aria-invalid="true"]') || filled(read())) store();
+  else restore();
   form.addEventListener('input', store);
   form.addEventListener('change', store);
   form.addEventListener('submit', function () { leaving = true; });
