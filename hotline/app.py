@@ -22,6 +22,7 @@ from hotline.ops.check import check_cmd
 from hotline.callbacks.views import bp as callbacks_bp
 from hotline.cli import register_cli
 from hotline.database import configure_engine
+from hotline.dispatch.views import bp as dispatch_queue_bp
 from hotline.extensions import csrf, db, login_manager, migrate
 from hotline.intake.views import bp as intake_bp
 from hotline.notifications.views import bp as notifications_bp
@@ -35,7 +36,7 @@ from hotline.web import register_web
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BLUEPRINTS = (auth_bp, tickets_bp, admin_bp, intake_bp, notifications_bp, supervision_bp, callbacks_bp,
-              reports_bp, dashboard_bp, leader_bp, api_views.bp)
+              reports_bp, dashboard_bp, leader_bp, api_views.bp, dispatch_queue_bp)
 
 
 def create_app(config: str | type | None = None, **overrides) -> Flask:

@@ -132,6 +132,11 @@ def test_demo_makes_every_page_non_empty(app):
 
     load_demo(tickets=120, echo=_quiet)
     assert count(RoutingRule) > 10 and count(KnowledgeArticle) > 3 and count(Notification) > 0
+    placeholders = re.compile(r"\{[a-z0-9]+\}")
+    raw = [a.title for a in db.session.scalars(sa.select(KnowledgeArticle))
+           if placeholders.search(a.title) or placeholders.search(a.body)]
+    assert raw == [], "the knowledge base shows raw template placeholders"
+    assert "小学学区划分及一年级报名时间" in {a.title for a in db.session.scalars(sa.select(KnowledgeArticle))}
     pages = {
         "operator": ["/", "/intake/new", "/intake/kb?q=申请", "/tickets"],
         "dispatcher": ["/", "/tickets?queue=pending_dispatch", "/tickets?queue=returned", "/tickets?queue=to_review",

@@ -8,7 +8,9 @@ from __future__ import annotations
 # unit: a unit code, or "@district" for the district of the address (属地).
 # co: possible co-units (协办). types: request types (first is the most common).
 # urg: possible urgencies. place: whether the matter has an address.
-# action: what the unit did (goes into its reply). answer: knowledge-base answer (咨询).
+# action: what the unit did (goes into its reply). answer: knowledge-base answer (咨询);
+# kb_title: its title when the ticket title has a placeholder (the knowledge base shows no
+# ticket's place).
 # Placeholders: {addr} {xq} {road} {road2} {street} {days} {shop} {training} {builder}
 # {developer} {factory} {money}
 # {bill} {line} {tail} {hospital} {school} {date} {months}
@@ -178,6 +180,7 @@ ISSUES: list[dict] = [
                 "缴费后约3个工作日安排人员上门通气点火。"),
     dict(cat="JY-RX-YW", unit="JY", types=("consultation",), urg=("normal",),
          title="咨询{xq}对应的小学学区",
+         kb_title="小学学区划分及一年级报名时间",
          content="来电人咨询{xq}对应的小学学区划分以及明年一年级的报名时间。",
          answer="义务教育阶段实行划片招生，学区划分以当年区教育局公布为准，一般在每年5月公布；"
                 "可登录江城市义务教育招生服务平台查询，报名一般在6月上旬进行。"),

@@ -82,7 +82,10 @@ def create_routing_and_knowledge(units: dict[str, Unit], categories: dict[str, C
                                        note="演示规则"))
             rules += 1
         if issue.get("answer"):
-            db.session.add(KnowledgeArticle(title=issue["title"].replace("咨询", "", 1), body=issue["answer"],
+            title = issue.get("kb_title") or issue["title"].replace("咨询", "", 1)
+            if "{" in title or "{" in issue["answer"]:
+                raise ValueError(f"knowledge-base answer with a placeholder: {title}")
+            db.session.add(KnowledgeArticle(title=title, body=issue["answer"],
                                             keywords=cat.name, category_id=cat.id, active=True,
                                             updated_at=clock.now(), updated_by_id=admin.id if admin else None))
             articles += 1

@@ -1,6 +1,7 @@
 """The operator's intake page: the citizen's history first, then the request; the call's
 endings: saved for dispatch, 直接答复, 不予受理, 转应急处置."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from hotline.categories.queries import category_choices
@@ -9,6 +10,7 @@ from hotline.errors import DomainError
 from hotline.extensions import db
 from hotline.intake.cases import refusal_reasons
 from hotline.intake.cases_forms import district_choices, reason_choices
+from hotline.intake.defaults import district_for_address, request_type_for_category
 from hotline.intake.forms import IntakeForm
 from hotline.intake.drafts import TICKET_FIELDS
 from hotline.intake.operations import record_ticket
@@ -109,3 +111,15 @@ def kb():
     """Fragment: knowledge-base answers matching the query."""
     _require_operator()
     return render_template("intake/_kb.html", articles=search_articles(request.args.get("q", "")))
+
+
+@bp.route("/defaults")
+@login_required
+def defaults():
+    """JSON: the request type and district the intake form would default to for the chosen
+    category and typed address (the page fills only fields still empty)."""
+    _require_operator()
+    rtype = request_type_for_category(request.args.get("category_id", type=int))
+    district = district_for_address(request.args.get("address", ""))
+    return jsonify(request_type=rtype.value if rtype else None, request_type_label=rtype.label if rtype else None,
+                   district_id=district.id if district else None, district_name=district.name if district else None)

@@ -56,13 +56,14 @@ def _tick_label(value: float) -> str:
 def _link(mark: Mark, inner: str) -> str:
     tip = f"<title>{escape(mark.label)}：{_fmt(mark.value)}</title>"
     if mark.href:
-        return f'<a href="{escape(mark.href)}">{tip}{inner}</a>'
+        # a named link inside a named group (role=img would hide it from assistive technology)
+        return f'<a href="{escape(mark.href)}" aria-label="{escape(mark.label)}：{_fmt(mark.value)}">{tip}{inner}</a>'
     return f"<g>{tip}{inner}</g>"
 
 
 def _svg(width: int, height: int, title: str, body: list[str]) -> Markup:
     head = (f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-            f'width="{width}" height="{height}" role="img" aria-label="{escape(title)}" '
+            f'width="{width}" height="{height}" role="group" aria-label="{escape(title)}" '
             f'font-size="12" font-family="PingFang SC, Microsoft YaHei, Noto Sans CJK SC, sans-serif">'
             f"<title>{escape(title)}</title>")
     return Markup(head + "".join(body) + "</svg>")
