@@ -3,7 +3,7 @@ kept within what the database can store, and the Content-Security-Policy the pag
 satisfy (scripts and styles from this site only; no inline script or style attribute)."""
 from __future__ import annotations
 
-from flask import Flask, Request, request
+from flask import Flask, Request, abort, request
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import IntegerConverter
 
@@ -29,6 +29,21 @@ def bounded_int(value) -> int:
     if not -MAX_ID <= number <= MAX_ID:
         raise ValueError("out of range")
     return number
+
+
+def page_arg(name: str = "page") -> int:
+    """The page number a list was asked for: absent or empty is 1; anything but a whole
+    number from 1 to MAX_ID is a 400 with a Chinese message (a page past the last one is
+    the list's own 404: `db.paginate(error_out=True)`, `ticket_page`)."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return 1
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
+        abort(400, description=PAGE_INVALID)
+    return int(raw)
+
+
+PAGE_INVALID = "页码无效：请使用页面上的翻页链接"
 
 
 class BoundedMultiDict(ImmutableMultiDict):

@@ -10,6 +10,7 @@ from hotline.clock import now
 from hotline.errors import DomainError, PermissionDenied
 from hotline.extensions import db
 from hotline.notifications.services import unread_count
+from hotline.security import PAGE_INVALID
 
 
 def _dt(value, fmt="%Y-%m-%d %H:%M"):
@@ -73,7 +74,8 @@ def register_web(app: Flask) -> None:
     def _bad_request(err):
         if is_api(request.path):
             return from_http(err)
-        return _error_page("请求无效，请返回上一页检查填写的内容后重试", 400)
+        return _error_page(err.description if err.description == PAGE_INVALID else
+                           "请求无效，请返回上一页检查填写的内容后重试", 400)
 
     @app.errorhandler(405)
     def _method(err):

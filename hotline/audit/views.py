@@ -14,6 +14,7 @@ from hotline.audit.services import purge, record_now, track_changes
 from hotline.enums import Role
 from hotline.extensions import db
 from hotline.lifecycle import unit_of_work
+from hotline.security import page_arg
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 PER_PAGE = 50
@@ -61,7 +62,7 @@ def log():
         stmt = stmt.where(AuditEntry.at >= since)
     if until:
         stmt = stmt.where(AuditEntry.at < until + timedelta(days=1))
-    page = db.paginate(stmt, page=max(request.args.get("page", 1, type=int), 1), per_page=PER_PAGE, error_out=False)
+    page = db.paginate(stmt, page=page_arg(), per_page=PER_PAGE, error_out=True)
     return render_template("audit/log.html", pagination=page, f=f, actions=ACTIONS,
                            retention=current_app.config.get("AUDIT_RETENTION_DAYS", 0))
 

@@ -7,6 +7,7 @@ from hotline.callbacks.queries import callback_queue, lookup_status, queue_detai
 from hotline.enums import Role
 from hotline.extensions import db
 from hotline.lifecycle import unit_of_work
+from hotline.security import page_arg
 
 bp = Blueprint("callbacks", __name__)
 
@@ -16,8 +17,8 @@ bp = Blueprint("callbacks", __name__)
 def queue():
     if not current_user.has_role(Role.CALLBACK_AGENT, Role.DISPATCHER, Role.SUPERVISOR, Role.MANAGER):
         abort(403)
-    page = max(request.args.get("page", 1, type=int), 1)
-    pagination = db.paginate(callback_queue(), page=page, per_page=30, error_out=False)
+    page = page_arg()
+    pagination = db.paginate(callback_queue(), page=page, per_page=30, error_out=True)
     replies, attempts = queue_details(pagination.items)
     return render_template("callbacks/queue.html", pagination=pagination, replies=replies, attempts=attempts)
 

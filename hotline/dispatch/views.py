@@ -14,6 +14,7 @@ from hotline.extensions import db
 from hotline.routing.services import suggest
 from hotline.tickets.models import Ticket
 from hotline.tickets.queries import search_tickets
+from hotline.security import page_arg
 
 bp = Blueprint("dispatch_queue", __name__, url_prefix="/dispatch")
 
@@ -28,8 +29,8 @@ def _require_dispatcher():
 def queue():
     _require_dispatcher()
     stmt = search_tickets(current_user, queue="pending_dispatch", sort="created_asc")
-    page = max(request.args.get("page", 1, type=int), 1)
-    pagination = db.paginate(stmt, page=page, per_page=current_app.config["TICKETS_PER_PAGE"], error_out=False,
+    page = page_arg()
+    pagination = db.paginate(stmt, page=page, per_page=current_app.config["TICKETS_PER_PAGE"], error_out=True,
                              count=True)
     rows = [(t, suggest(t.category_id, t.district_id)) for t in pagination.items]
     return render_template("dispatch/queue.html", rows=rows, pagination=pagination,

@@ -8,6 +8,7 @@ from hotline.clock import now as clock_now
 from hotline.extensions import db
 from hotline.lifecycle import unit_of_work
 from hotline.notifications.services import mark_read, notifications_for
+from hotline.security import page_arg
 
 bp = Blueprint("notifications", __name__)
 
@@ -15,10 +16,10 @@ bp = Blueprint("notifications", __name__)
 @bp.route("/notifications")
 @login_required
 def notifications():
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     unread = request.args.get("unread") == "1"
     pagination = db.paginate(notifications_for(current_user, unread_only=unread), page=page, per_page=50,
-                             error_out=False)
+                             error_out=True)
     return render_template("notifications/list.html", pagination=pagination, unread=unread, form=FlaskForm())
 
 

@@ -27,6 +27,7 @@ from hotline.reports.rates import RATE_LABELS, RATES, change, hours, last_full_w
 from hotline.reports.snapshots import build_report, diff, generate_report, revisions
 from hotline.tickets.models import Ticket
 from hotline.units.models import Unit
+from hotline.security import page_arg
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 READERS = (Role.MANAGER, Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN)
@@ -331,9 +332,10 @@ def drill():
         d = current()
         items = _live_items(key, period, d, units)
     per_page = current_app.config["TICKETS_PER_PAGE"]
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     pages = max((len(items) + per_page - 1) // per_page, 1)
-    page = min(page, pages)
+    if page > pages:
+        abort(404)
     rows = _describe(key, items[(page - 1) * per_page:page * per_page])
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("reports/drill.html", metric=METRICS[key], unit=unit, period=period, rows=rows,

@@ -16,6 +16,7 @@ from hotline.supervision.sheets import urges_for
 from hotline.tickets.models import Ticket
 from hotline.tickets.queries import sees_all
 from hotline.units.models import Unit
+from hotline.security import page_arg
 
 bp = Blueprint("supervision", __name__)
 
@@ -41,8 +42,8 @@ def cases():
         stmt = stmt.where(SupervisionCase.level == level)
     if unit_id:
         stmt = stmt.where(SupervisionCase.unit_id == unit_id)
-    pagination = db.paginate(stmt.order_by(SupervisionCase.level.desc(), SupervisionCase.due_at), per_page=50,
-                             error_out=False)
+    pagination = db.paginate(stmt.order_by(SupervisionCase.level.desc(), SupervisionCase.due_at), page=page_arg(),
+                             per_page=50, error_out=True)
     tickets = {t.id: t for t in db.session.scalars(sa.select(Ticket).where(
         Ticket.id.in_([c.ticket_id for c in pagination.items])))}
     by_level = dict(db.session.execute(_cases_query(current_user).where(

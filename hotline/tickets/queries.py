@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import abort
 from sqlalchemy.orm import joinedload, selectinload
 
 from hotline.auth.models import User
@@ -340,6 +341,8 @@ def ticket_page(stmt, *, page: int, per_page: int, keyset: str | None, after: in
         more_after = len(rows) > per_page
         rows = rows[:per_page]
         more_before = page > 1
+    if page > 1 and not rows:
+        abort(404)  # past the last page
     more_before = more_before and page > 1 and bool(rows)
     more_after = more_after and bool(rows)
     if keyset is not None:

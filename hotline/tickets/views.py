@@ -20,6 +20,7 @@ from hotline.tickets.models import Attachment, Reply, Ticket, TicketReturn
 from hotline.tickets.queries import (QUEUES, can_see_caller, earlier_tickets, get_visible_ticket, queue_counts,
                                      queues_for, search_tickets, ticket_page)
 from hotline.units.queries import district_choices, unit_choices
+from hotline.security import page_arg
 
 bp = Blueprint("tickets", __name__)
 
@@ -54,7 +55,7 @@ def search():
     sort = filters.get("sort") or "created_desc"
     ranked = bool(filters.get("text") and filters["text"].split()) and sort == "relevance"
     keyset = None if ranked else {"created_desc": "desc", "relevance": "desc", "created_asc": "asc"}.get(sort)
-    pagination = ticket_page(stmt, page=request.args.get("page", 1, type=int),
+    pagination = ticket_page(stmt, page=page_arg(),
                              per_page=current_app.config["TICKETS_PER_PAGE"], keyset=keyset,
                              after=request.args.get("after", type=int), before=request.args.get("before", type=int),
                              by_date_when_capped=ranked)

@@ -12,6 +12,7 @@ from hotline.extensions import db
 from hotline.webhooks import services as svc
 from hotline.webhooks.forms import SubscriptionEditForm, SubscriptionForm
 from hotline.webhooks.models import WebhookDelivery, WebhookSubscription
+from hotline.security import page_arg
 
 EVENT_LABELS = {a.value: a.label for a in EventAction}
 
@@ -69,8 +70,8 @@ def deactivate_webhook(sub_id: int):
 def webhook_deliveries():
     state = request.args.get("state") or ""
     sub_id = request.args.get("subscription", type=int)
-    page = db.paginate(svc.deliveries(state, sub_id), page=max(request.args.get("page", 1, type=int), 1),
-                       per_page=PER_PAGE, error_out=False)
+    page = db.paginate(svc.deliveries(state, sub_id), page=page_arg(),
+                       per_page=PER_PAGE, error_out=True)
     return render_template("admin/webhooks_deliveries.html", pagination=page, state=state, sub_id=sub_id,
                            states=svc.STATES, subscriptions=_subscriptions(), event_labels=EVENT_LABELS,
                            attempts=svc.attempts_of([d.id for d in page.items]))

@@ -11,6 +11,7 @@ from hotline.auth.models import User
 from hotline.auth.services import create_user, update_user
 from hotline.extensions import db
 from hotline.units.models import Unit
+from hotline.security import page_arg
 
 
 # --- users ------------------------------------------------------------------------
@@ -21,8 +22,8 @@ def users():
     if q:
         stmt = stmt.where(sa.or_(User.username.icontains(q, autoescape=True),
                                  User.display_name.icontains(q, autoescape=True)))
-    page = db.paginate(stmt, page=max(request.args.get("page", 1, type=int), 1), per_page=PER_PAGE,
-                       error_out=False)
+    page = db.paginate(stmt, page=page_arg(), per_page=PER_PAGE,
+                       error_out=True)
     return render_template("admin/users.html", pagination=page, q=q)
 
 

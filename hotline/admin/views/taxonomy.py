@@ -17,6 +17,7 @@ from hotline.enums import UnitKind
 from hotline.extensions import db
 from hotline.intake.models import KnowledgeArticle
 from hotline.routing.models import RoutingRule
+from hotline.security import page_arg
 
 
 # --- categories -------------------------------------------------------------------
@@ -144,8 +145,8 @@ def _article_form(article: KnowledgeArticle | None):
 def knowledge():
     q = (request.args.get("q") or "").strip()
     include_inactive = request.args.get("all") == "1"
-    page = db.paginate(svc.article_query(q, include_inactive), page=max(request.args.get("page", 1, type=int), 1),
-                       per_page=PER_PAGE, error_out=False)
+    page = db.paginate(svc.article_query(q, include_inactive), page=page_arg(),
+                       per_page=PER_PAGE, error_out=True)
     editor_ids = {a.updated_by_id for a in page.items if a.updated_by_id}
     editors = dict(db.session.execute(sa.select(User.id, User.display_name).where(User.id.in_(editor_ids))).all()) \
         if editor_ids else {}
