@@ -44,6 +44,7 @@ class Config:
         "follow_up": int(os.environ.get("HOTLINE_FOLLOW_UP_SECONDS", "3600")),
         "send_email": int(os.environ.get("HOTLINE_SEND_EMAIL_SECONDS", "60")),
         "webhooks": int(os.environ.get("HOTLINE_WEBHOOKS_SECONDS", "30")),
+        "audit_purge": int(os.environ.get("HOTLINE_AUDIT_PURGE_SECONDS", "86400")),
     }
     # Webhooks: seconds to wait after the 1st, 2nd … failed attempt (the last repeats), the
     # attempts before a delivery is failed, and the HTTP timeout.

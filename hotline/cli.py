@@ -1,5 +1,6 @@
 """`flask` commands: users, demo data, jobs, the scheduler, reports. Each command is a
 boundary: what it changes is committed once, at its end (or inside the job runner)."""
+import getpass
 import logging
 from datetime import datetime
 
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 
 from hotline.api.auth import create_token
 from hotline.api.errors import ApiError
+from hotline.audit.services import record
 from hotline.auth.models import User
 from hotline.auth.services import create_user, find_unit
 from hotline.clock import clock, now
@@ -62,6 +64,14 @@ def reports_monthly_cmd(month, force, reason):
     _generate("monthly", month, force, reason)
 
 
+def _cli_actor() -> str:
+    """Who ran a command, for the audit trail: the operating-system account."""
+    try:
+        return "cli:" + getpass.getuser()
+    except Exception:  # no passwd entry (some containers)
+        return "cli:?"
+
+
 @users_cli.command("token")
 @click.argument("username")
 @click.option("--name", default="", help="what the token is for, e.g. cti-switch (default: the user name)")
@@ -75,6 +85,8 @@ def users_token_cmd(username, name):
             row, text = create_token(user, name or username)
         except ApiError as err:
             raise click.ClickException(err.message) from None
+        record("cli_token_create", username=_cli_actor(), object_type="api_tokens", object_id=row.id,
+               detail={"user": username, "name": row.name})
     click.echo(f"token {row.prefix}… for {username} ({row.name}); shown once, keep it safe:")
     click.echo(text)
 
@@ -94,6 +106,10 @@ def create_user_cmd(username, roles, unit, display_name, password):
     try:
         with unit_of_work():
             user = create_user(username, password, roles, found, display_name)
+            db.session.flush()
+            record("cli_user_create", username=_cli_actor(), object_type="users", object_id=user.id,
+                   detail={"username": user.username, "roles": sorted(r.value for r in user.roles),
+                           "unit": found.name})
     except DomainError as err:
         raise click.ClickException(err.message) from None
     click.echo(f"created user {user.username} ({', '.join(sorted(r.value for r in user.roles))}) in {found.name}")

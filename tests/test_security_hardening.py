@@ -400,6 +400,49 @@ def test_retention_purge_deletes_only_old_entries_and_is_recorded(app, world):
     assert [e.username for e in audit("login")] == ["dispatcher"] and audit("audit_purge")
 
 
+def test_retention_is_an_admin_setting_and_the_daily_job_purges_by_it(app, world, client):
+    from hotline.audit.services import record
+    from hotline.scheduler import jobs
+
+    login(client, "admin")
+    html = client.get("/admin/process").get_data(as_text=True)
+    assert 'name="audit_retention_days"' in html and f'value="{app.config["AUDIT_RETENTION_DAYS"]}"' in html
+    data = {f.group(1): f.group(2) for f in re.finditer(r'<textarea[^>]*name="(\w+)"[^>]*>\s*(.*?)</textarea>', html, re.S)}
+    data.update({"csrf_token": csrf_token(html), "signoff_enabled": "y", "signoff_min_level": "1",
+                 "co_unit_days_before_lead": "1", "coordination_after_returns": "2", "fallback_unit_id": ""})
+    refused = client.post("/admin/process", data={**data, "audit_retention_days": "-3"})
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "须为 0–36500 之间的整数" in body and 'value="-3"' in body
+    assert client.post("/admin/process", data={**data, "audit_retention_days": "30"}).status_code == 302
+    changed = audit("admin_create", object_type="settings") + audit("admin_update", object_type="settings")
+    assert any(e.object_id == "audit_retention_days" for e in changed)
+
+    record("login", user=world.operator)
+    db.session.commit()
+    old = len(audit())  # the admin's sign-in and change, and the operator's entry
+    at(now() + timedelta(days=31))
+    record("login", user=world.dispatcher)
+    db.session.commit()
+    assert jobs.JOBS["audit_purge"]() == {"retention_days": 30, "deleted": old} and "audit_purge" in app.config["JOB_INTERVALS"]
+    db.session.commit()
+    assert [e.username for e in audit("login")] == ["dispatcher"] and audit("audit_purge")
+
+
+def test_users_and_tokens_made_on_the_command_line_are_audited(app, world):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "create", "clerk2", "--role", "operator", "--unit", str(world.operator.unit_id),
+                                 "--password", "Qz7!harbour-lantern"])
+    assert result.exit_code == 0, result.output
+    made = audit("cli_user_create")
+    assert len(made) == 1 and made[0].detail["username"] == "clerk2" and made[0].detail["roles"] == ["operator"]
+    assert made[0].username.startswith("cli:") and "password" not in str(made[0].detail)
+    result = runner.invoke(args=["users", "token", "clerk2", "--name", "cti"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip().splitlines()[-1]
+    made = audit("cli_token_create")
+    assert len(made) == 1 and made[0].detail == {"user": "clerk2", "name": "cti"} and token not in str(made[0].detail)
+
+
 # --- the citizen's look-up ---------------------------------------------------------------
 def status(client, number, tail):
     html = client.get("/status").get_data(as_text=True)

@@ -210,6 +210,10 @@ class ProcessSettingsForm(AdminForm):
     fallback_unit_id = SelectField("兜底单位（上级协调无法确定责任单位时承办）", coerce=lambda v: int(v) if v else None)
     refusal_reasons = TextAreaField("不予受理原因（每行一条：代码|名称|告知话术）", render_kw={"rows": 8},
                                     validators=[_refusal_lines])
+    audit_retention_days = IntegerField(
+        "审计日志保留天数",
+        validators=[Optional(), NumberRange(0, 36500, "须为 0–36500 之间的整数")],
+        description="每天清除更早的记录（清除本身也会记录）；0 表示永久保留；留空则沿用当前值")
 
 
 def _strip(value):

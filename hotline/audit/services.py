@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from hotline.audit.models import AuditEntry
 from hotline.clock import now as clock_now
 from hotline.extensions import db
+from hotline.settings import value
 
 log = logging.getLogger("hotline.audit")
 SECRET_COLUMNS = {"password_hash", "secret", "token_hash", "secret_hash"}
@@ -170,12 +171,22 @@ def track_changes() -> None:
         event.listen(Session, "after_rollback", lambda session: session.info.pop("hotline.audit.created", None))
 
 
-def purge(retention_days: int) -> int:
-    """Delete entries older than the retention period (0 keeps everything); the purge is
-    itself recorded. The caller commits."""
+AUDIT_RETENTION_DAYS = "audit_retention_days"
+
+
+def retention_days() -> int:
+    """How long the trail is kept: the admin's 流程设置, else HOTLINE_AUDIT_RETENTION_DAYS
+    (0 keeps everything)."""
+    stored = value(AUDIT_RETENTION_DAYS, None)
+    return int(stored) if stored is not None else int(current_app.config.get("AUDIT_RETENTION_DAYS", 0))
+
+
+def purge(retention_days: int, now: datetime | None = None) -> int:
+    """Delete entries older than the retention period before `now` (0 keeps everything);
+    the purge is itself recorded. The caller commits."""
     if retention_days <= 0:
         return 0
-    cutoff = clock_now() - timedelta(days=retention_days)
+    cutoff = (now or clock_now()) - timedelta(days=retention_days)
     if db.engine.dialect.name == "postgresql":
         db.session.execute(sa.text("SET LOCAL hotline.audit_purge = 'on'"))
     n = db.session.execute(sa.delete(AuditEntry).where(AuditEntry.at < cutoff)).rowcount

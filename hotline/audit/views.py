@@ -10,7 +10,7 @@ from flask import Blueprint, Flask, abort, current_app, render_template, request
 from flask_login import current_user
 
 from hotline.audit.models import AuditEntry
-from hotline.audit.services import purge, record_now, track_changes
+from hotline.audit.services import purge, record_now, retention_days, track_changes
 from hotline.enums import Role
 from hotline.extensions import db
 from hotline.lifecycle import unit_of_work
@@ -64,7 +64,7 @@ def log():
         stmt = stmt.where(AuditEntry.at < until + timedelta(days=1))
     page = db.paginate(stmt, page=page_arg(), per_page=PER_PAGE, error_out=True)
     return render_template("audit/log.html", pagination=page, f=f, actions=ACTIONS,
-                           retention=current_app.config.get("AUDIT_RETENTION_DAYS", 0))
+                           retention=retention_days())
 
 
 def _record_download(response):
@@ -88,8 +88,10 @@ def init_app(app: Flask) -> None:
 
     @audit_cli.command("purge")
     def purge_cmd():
-        """Delete entries older than HOTLINE_AUDIT_RETENTION_DAYS (0 keeps everything)."""
-        days = current_app.config.get("AUDIT_RETENTION_DAYS", 0)
+        """Delete entries older than the retention period (流程设置, else
+        HOTLINE_AUDIT_RETENTION_DAYS; 0 keeps everything). The scheduler's audit_purge job
+        does the same every day."""
+        days = retention_days()
         with unit_of_work():
             n = purge(days)
         click.echo(f"deleted {n} audit entries older than {days} days" if days else "retention is 0: nothing deleted")

@@ -317,6 +317,15 @@ def webhooks(now: datetime | None = None) -> dict:
     return send_due(now)
 
 
+def audit_purge(now: datetime | None = None) -> dict:
+    """Daily: delete audit entries older than the retention period (流程设置); the purge is
+    itself recorded."""
+    from hotline.audit.services import purge, retention_days
+
+    days = retention_days()
+    return {"retention_days": days, "deleted": purge(days, now or clock_now())}
+
+
 JOBS: dict[str, Callable[..., dict]] = {
     "deadline_watch": deadline_watch,
     "escalation": escalation,
@@ -327,4 +336,5 @@ JOBS: dict[str, Callable[..., dict]] = {
     "weekly_report": weekly_report,
     "monthly_report": monthly_report,
     "webhooks": webhooks,
+    "audit_purge": audit_purge,
 }

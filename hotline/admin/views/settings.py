@@ -7,6 +7,7 @@ from flask import url_for
 from hotline.admin import forms
 from hotline.admin.services.settings import save_report_definitions
 from hotline.admin.views.base import bp, form_page
+from hotline.audit.services import AUDIT_RETENTION_DAYS, retention_days
 from hotline.enums import SupervisionLevel
 from hotline.deadlines.services import CO_UNIT_DAYS_BEFORE_LEAD
 from hotline.dispatch.coordination import COORDINATION_AFTER_RETURNS, FALLBACK_UNIT_ID
@@ -44,6 +45,7 @@ def process_settings():
         "coordination_after_returns": int(value(COORDINATION_AFTER_RETURNS, 2) or 0),
         "fallback_unit_id": value(FALLBACK_UNIT_ID, None),
         "refusal_reasons": "\n".join(f"{r['key']}|{r['label']}|{r['script']}" for r in refusal_reasons()),
+        "audit_retention_days": retention_days(),
     })
     form.signoff_min_level.choices = [(level, name) for level, name in level_names().items()]
     form.fallback_unit_id.choices = [("", "（未指定）")] + unit_choices()
@@ -58,6 +60,8 @@ def process_settings():
         store(REFUSAL_REASONS, [
             dict(zip(("key", "label", "script"), (p.strip() for p in line.split("|"))))
             for line in form.refusal_reasons.data.splitlines() if line.strip()])
+        if form.audit_retention_days.data is not None:
+            store(AUDIT_RETENTION_DAYS, int(form.audit_retention_days.data))
         return "流程设置已保存", url_for(".process_settings")
 
     return form_page(form, "admin/process_settings.html", save)
