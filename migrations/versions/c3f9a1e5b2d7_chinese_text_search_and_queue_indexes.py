@@ -136,5 +136,6 @@ def downgrade():
         op.execute("DROP FUNCTION IF EXISTS hotline_tickets_search_grams()")
         op.execute("DROP FUNCTION IF EXISTS hotline_search_query(text)")
         op.execute("DROP FUNCTION IF EXISTS hotline_search_grams(text)")
-    with op.batch_alter_table("tickets", schema=None) as batch_op:
-        batch_op.drop_column("search_grams")
+    # A plain ALTER TABLE … DROP COLUMN on both (SQLite >= 3.35): a batch copy of tickets
+    # would fail SQLite's foreign keys once other rows refer to tickets.
+    op.drop_column("tickets", "search_grams")
