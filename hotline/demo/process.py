@@ -86,8 +86,11 @@ def process_stories(users) -> dict:
     play("终止", t, [("request_termination", staff, {"reason": "被投诉商户已注销，诉求对象不存在，无法办理"}),
                      ("decide_termination", supervisor, {"decision": "approve", "note": "经核实属实，同意终止"})])
     # 上级协调: a ticket returned again by its lead unit
+    # (one its lead unit may still return now: the return window is counted from dispatch to
+    # the real now, so which tickets qualify depends on the hour the demo is loaded)
     t = _one(TicketState.DISPATCHED, used, need=lambda t: t.lead_assignment is not None
-             and t.lead_assignment.role is AssignmentRole.LEAD and not t.lead_assignment.return_overruled)
+             and t.lead_assignment.role is AssignmentRole.LEAD and not t.lead_assignment.return_overruled
+             and _offered("return", t, _lead_staff(users, t)))
     if t is not None:
         staff = _lead_staff(users, t)
         play("上级协调", t, [("return", staff, {"reason": "unclear_ownership", "reason_text": "权属不清，非本单位职责"})])
