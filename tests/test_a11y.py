@@ -120,7 +120,7 @@ def _pages(ids) -> dict[str | None, list[str]]:
     t = lambda state: f"/tickets/{ids[state]}"  # noqa: E731
     pages = {
         None: ["/login", "/status"],
-        "operator": ["/", "/intake/new", "/tickets", t("pending_dispatch"), "/notifications"],
+        "operator": ["/", "/intake/new", "/tickets", t("pending_dispatch"), "/notifications", "/account/password"],
         "dispatcher": ["/", "/tickets?queue=pending_dispatch", "/dispatch/queue", t("pending_dispatch"),
                        "/tickets?queue=to_review", t("replied"), t("returned"), "/supervision", "/intake/new"],
         "callback": ["/", "/callbacks", t("reviewed"), "/tickets?queue=callback_overdue"],
@@ -133,7 +133,8 @@ def _pages(ids) -> dict[str | None, list[str]]:
         "admin": ["/admin/", "/admin/users", "/admin/users/new", "/admin/units", "/admin/categories",
                   "/admin/routing", "/admin/routing/new", "/admin/time-limits", "/admin/holidays",
                   "/admin/knowledge", "/admin/settings", "/admin/process", "/admin/report-definitions",
-                  "/admin/webhooks", "/admin/webhooks/new", "/admin/api-tokens"],
+                  "/admin/webhooks", "/admin/webhooks/new", "/admin/webhooks/deliveries", "/admin/api-tokens",
+                  "/admin/audit", "/admin/audit?action=login"],
     }
     return pages
 
