@@ -45,9 +45,15 @@ def load_user(user_id: str):
     return user
 
 
+#: Surfaces that authenticate by token, not by the session: the session's user is never
+#: loaded for them (on SQLite, loading it would open the transaction whose write lock
+#: their rate-limit counter must take first).
+TOKEN_SURFACES = ("api", "open311")
+
+
 @bp.before_app_request
 def _password_change_pending():
-    if request.endpoint in OPEN_WHILE_CHANGE_PENDING or request.path.startswith("/api/"):
+    if request.endpoint in OPEN_WHILE_CHANGE_PENDING or request.blueprint in TOKEN_SURFACES:
         return None
     if current_user.is_authenticated and current_user.must_change_password:
         return redirect(url_for("auth.change_password", next=request.full_path if request.method == "GET" else None))
