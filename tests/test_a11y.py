@@ -255,10 +255,12 @@ class Keys:
 
     def press(self, key: str, times: int = 1) -> None:
         for _ in range(times):
+            self.page.wait_for_load_state()  # a person sees the page before the keys work on it
             self.page.keyboard.press(key)
             self.count += 1
 
     def type(self, text: str) -> None:
+        self.page.wait_for_load_state()
         self.page.keyboard.type(text)
         self.count += len(text)
 
@@ -408,7 +410,8 @@ def test_dispatch_queue_from_the_keyboard(chromium, demo_server):
     expect(page.locator(".flash-error").filter(has_text=f"工单 {other}：")).to_be_visible()
     expect(page.locator(".flash").filter(has_text="批量派单：1 张已派单，1 张未派单")).to_be_visible()
     expect(rows).to_have_count(min(total - 1, 50))
-    # A: the focused ticket to its suggested unit
+    # A: the focused ticket to its suggested unit (once the reloaded queue's keys work)
+    page.wait_for_load_state()
     row = page.locator("tr.queue-row:has(button.accept)").first
     accepted = row.locator("td a").first.inner_text()
     row.focus()
