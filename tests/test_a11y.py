@@ -55,6 +55,7 @@ def demo_server(tmp_path_factory):
     with app.app_context():
         upgrade()
         load_demo(tickets=200, echo=lambda *a, **k: None)
+        _queue_holds_both_kinds()
 
         def first(state):
             return db.session.scalar(sa.select(Ticket.id).where(Ticket.state == state).order_by(Ticket.id))
@@ -82,6 +83,39 @@ def demo_server(tmp_path_factory):
         thread.join(timeout=10)
         with app.app_context():
             db.engine.dispose()
+
+
+def _queue_holds_both_kinds():
+    """The dispatcher's queue test needs tickets with a certain routing rule and one
+    without. Which of the demo's tickets are still waiting depends on the hour the demo
+    is loaded (its stories end before the real now), so a call is recorded for whichever
+    kind is short, through the real intake operation."""
+    import sqlalchemy as sa
+
+    from hotline.auth.models import User
+    from hotline.categories.models import Category
+    from hotline.enums import Channel, RequestType, TicketState, Urgency
+    from hotline.extensions import db
+    from hotline.intake.operations import record_ticket
+    from hotline.lifecycle import unit_of_work
+    from hotline.routing.services import suggest
+    from hotline.tickets.models import Ticket
+
+    waiting = db.session.scalars(sa.select(Ticket).where(Ticket.state == TicketState.PENDING_DISPATCH)).all()
+    kinds = [suggest(t.category_id, t.district_id).certain for t in waiting]
+    parents = set(db.session.scalars(sa.select(Category.parent_id).where(Category.parent_id.is_not(None))))
+    leaves = [c for c in db.session.scalars(sa.select(Category).where(Category.active).order_by(Category.id))
+              if c.id not in parents]
+    operator = db.session.scalar(sa.select(User).where(User.username == "operator"))
+    for want, have in ((True, kinds.count(True)), (False, kinds.count(False))):
+        for _ in range((3 if want else 1) - have):
+            cat = next(c for c in leaves if suggest(c.id, None).certain is want)
+            with unit_of_work():
+                record_ticket(operator, dict(
+                    channel=Channel.PHONE.value, request_type=RequestType.COMPLAINT.value, category_id=cat.id,
+                    urgency=Urgency.NORMAL.value, caller_name="测试来电人", caller_phone="13700001111",
+                    confidential=False, address="", district_id=None, title=f"{cat.name}问题反映",
+                    content=f"市民反映{cat.name}方面的问题，请核实处理。"), auto_dispatch=False)
 
 
 @pytest.fixture(scope="module")
