@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import traceback
 from pathlib import Path
 
 import pytest
+
+from tests.live import serving
 
 from tests.test_browser import CHROMIUM, LAUNCH_ARGS, _unavailable
 
@@ -38,9 +38,7 @@ def demo_server(tmp_path_factory):
     """The demo city on a migrated SQLite file, served on a free port.
     Yields (base_url, ids of pages to visit, tracebacks of server errors)."""
     import sqlalchemy as sa
-    from flask import got_request_exception
     from flask_migrate import upgrade
-    from werkzeug.serving import make_server
 
     from hotline import create_app
     from hotline.demo.loader import load_demo
@@ -64,25 +62,8 @@ def demo_server(tmp_path_factory):
         ids["case"] = db.session.scalar(sa.select(SupervisionCase.id).order_by(SupervisionCase.id))
         db.session.remove()
 
-    errors: list[str] = []
-
-    def record_error(sender, exception, **extra):
-        errors.append("".join(traceback.format_exception(exception)))
-
-    got_request_exception.connect(record_error, app, weak=False)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="a11y-test-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", ids, errors
-    finally:
-        got_request_exception.disconnect(record_error, app)
-        for tb in errors:
-            print("server error during the accessibility test:\n" + tb)
-        server.shutdown()
-        thread.join(timeout=10)
-        with app.app_context():
-            db.engine.dispose()
+    with serving(app, "a11y-test-server") as (base, errors):
+        yield base, ids, errors
 
 
 def _queue_holds_both_kinds():

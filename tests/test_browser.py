@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 import time
-import traceback
 from pathlib import Path
 
 import pytest
+
+from tests.live import serving
 
 CHROMIUM = "/usr/bin/chromium"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -39,9 +39,7 @@ def _unavailable(msg: str):
 def live_server(tmp_path):
     """The app on a migrated SQLite file with the test world, served on a free port.
     Yields (base_url, what the test needs of the world, tracebacks of server errors)."""
-    from flask import got_request_exception
     from flask_migrate import upgrade
-    from werkzeug.serving import make_server
 
     from hotline import create_app
     from hotline.extensions import db
@@ -56,25 +54,8 @@ def live_server(tmp_path):
                "lead_unit": w.district.name, "unit_staff": w.district_staff.username}
         db.session.remove()  # SQLite: no transaction (write lock) left open for the server
 
-    errors: list[str] = []
-
-    def record_error(sender, exception, **extra):
-        errors.append("".join(traceback.format_exception(exception)))
-
-    got_request_exception.connect(record_error, app, weak=False)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="browser-test-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", ids, errors
-    finally:
-        got_request_exception.disconnect(record_error, app)
-        for tb in errors:  # shown with the failure report
-            print("server error during the browser test:\n" + tb)
-        server.shutdown()
-        thread.join(timeout=10)
-        with app.app_context():
-            db.engine.dispose()
+    with serving(app, "browser-test-server") as (base, errors):
+        yield base, ids, errors
 
 
 @pytest.fixture

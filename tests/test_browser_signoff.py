@@ -8,11 +8,11 @@ test-output/browser-signoff/.
 """
 from __future__ import annotations
 
-import threading
-import traceback
 from pathlib import Path
 
 import pytest
+
+from tests.live import serving
 
 from tests import test_browser as base_browser
 
@@ -26,9 +26,7 @@ browser_page = base_browser.browser_page  # the same Chromium page fixture
 def live_server(tmp_path):
     """The app on a migrated SQLite file with the test world and one supervised ticket whose
     re-handled reply waits for review. Yields (base_url, ids, tracebacks of server errors)."""
-    from flask import got_request_exception
     from flask_migrate import upgrade
-    from werkzeug.serving import make_server
 
     from hotline import create_app
     from hotline.enums import Satisfaction
@@ -50,25 +48,8 @@ def live_server(tmp_path):
         ids = {"number": t.number, "leader": w.leader.display_name, "title": w.leader.title}
         db.session.remove()
 
-    errors: list[str] = []
-
-    def record_error(sender, exception, **extra):
-        errors.append("".join(traceback.format_exception(exception)))
-
-    got_request_exception.connect(record_error, app, weak=False)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="browser-signoff-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", ids, errors
-    finally:
-        got_request_exception.disconnect(record_error, app)
-        for tb in errors:
-            print("server error during the browser test:\n" + tb)
-        server.shutdown()
-        thread.join(timeout=10)
-        with app.app_context():
-            db.engine.dispose()
+    with serving(app, "browser-signoff-server") as (base, errors):
+        yield base, ids, errors
 
 
 def test_leader_signs_off_a_supervised_ticket_through_the_browser(browser_page, live_server):

@@ -8,14 +8,11 @@ app served on a port."""
 from __future__ import annotations
 
 import json
-import threading
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from flask import got_request_exception
-from werkzeug.serving import make_server
 
 from hotline.api.auth import create_token, revoke
 from hotline.categories.models import Category
@@ -25,6 +22,7 @@ from hotline.tickets.models import Ticket, TicketEvent
 from tests import svc
 from tests.conftest import START, count
 from tests.factories import CategoryFactory, at
+from tests.live import serving
 from tests.test_admin_pages import fresh, html_of, submit
 from tests.test_pages import login
 
@@ -451,22 +449,9 @@ def test_admin_makes_a_category_public_on_the_category_form(o311, client):
 def served(app, o311):
     """The test's app (and database) served by werkzeug on a free port of 127.0.0.1;
     yields the Open311 base URL and the exceptions the server raised."""
-    errors = []
-
-    def record(sender, exception, **extra):
-        errors.append(exception)
-
-    got_request_exception.connect(record, app)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="open311-test-server", daemon=True)
-    thread.start()
     db.session.commit()  # the test holds no transaction while the server writes
-    try:
-        yield f"http://127.0.0.1:{server.server_port}{BASE}", errors
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        got_request_exception.disconnect(record, app)
+    with serving(app, "open311-test-server", dispose=False) as (base, errors):
+        yield base + BASE, errors
 
 
 def test_a_real_open311_client_files_a_request_and_reads_it_back(o311, served, monkeypatch):
