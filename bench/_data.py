@@ -67,6 +67,30 @@ def advance_sequences(tables) -> None:
     db.session.commit()
 
 
+#: Each history table and the moment its rows are written at in real use.
+APPEND_ORDER = [("tickets", "created_at"), ("assignments", "dispatched_at"), ("assignment_versions", "valid_from"),
+                ("ticket_events", "at"), ("replies", "created_at"), ("callbacks", "created_at"),
+                ("supervision_cases", "opened_at")]
+
+
+def settle(echo=print) -> None:
+    """PostgreSQL: lay each history table out in the order real use appends it (by the time
+    its rows are written). The generator writes a year of tickets in random order of time,
+    so a week's rows would otherwise lie scattered over the whole table, one page read per
+    row, which no centre's database looks like: its rows arrive day by day. CLUSTER by a
+    throw-away index on the time column, then the index goes again."""
+    import time
+
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table, column in APPEND_ORDER:
+            t = time.perf_counter()
+            index = f"bench_settle_{table}"
+            conn.exec_driver_sql(f'CREATE INDEX IF NOT EXISTS {index} ON "{table}" ("{column}", id)')
+            conn.exec_driver_sql(f'CLUSTER "{table}" USING {index}')
+            conn.exec_driver_sql(f"DROP INDEX {index}")
+            echo(f"  settled {table} in the order of {column} ({time.perf_counter() - t:.0f} s)")
+
+
 def versions_of(steps: list[tuple[datetime, dict]]) -> list[dict]:
     """Consecutive versions from (valid_from, values) steps, oldest first: each holds until
     the next one starts; the last one is the present (valid_to NULL)."""
@@ -467,6 +491,7 @@ def realistic_history(n: int, districts, handlers, leaves, users, *, end: dateti
         echo(f"  inserted {offset + k}/{n}")
     advance_sequences(tables)
     if db.engine.dialect.name == "postgresql":
+        settle(echo)
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")
     else:

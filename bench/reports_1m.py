@@ -85,8 +85,8 @@ def load(url: str) -> None:
         _, districts, handlers, leaves, users = realistic_world()
         step = max(N // 10, 1)
         realistic_history(N, districts, handlers, leaves, users, end=NOW,
-                          echo=lambda msg: print(msg, flush=True) if int(msg.split()[1].split("/")[0]) % step == 0
-                          else None)
+                          echo=lambda msg: print(msg, flush=True) if not msg.lstrip().startswith("inserted")
+                          or int(msg.split()[1].split("/")[0]) % step == 0 else None)
         counts = {name: db.session.execute(db.text(f"SELECT count(*) FROM {name}")).scalar()
                   for name in ("tickets", "assignments", "assignment_versions", "ticket_events", "replies",
                                "callbacks", "supervision_cases")}

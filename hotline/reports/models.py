@@ -14,7 +14,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from hotline.auth.models import User
 from hotline.callbacks.models import Callback
 from hotline.extensions import db
-from hotline.tickets.models import TicketEvent
+from hotline.supervision.models import SupervisionCase
+from hotline.tickets.models import ExtensionRequest, Reply, TicketEvent, TicketReturn
 
 JSON = sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql")
 
@@ -59,9 +60,15 @@ def _partial(name: str, column, where_pg: str, where_sqlite: str) -> sa.Index:
 _partial("ix_ticket_events_closing_at", TicketEvent.at, "to_state = 'closed'", "to_state = 'closed'")
 #: 重办: the reopens of a period
 _partial("ix_ticket_events_reopen_at", TicketEvent.at, "action = 'reopen'", "action = 'reopen'")
-#: 直办: the tickets answered on the call, read whole by the calls of a period (index only)
+#: 直办: whether a call of the period was answered on it (one index-only probe per call)
 sa.Index("ix_ticket_events_answer", TicketEvent.ticket_id, TicketEvent.at,
          postgresql_where=sa.text("action = 'answer'"), sqlite_where=sa.text("action = 'answer'"))
 #: 不合理待裁定: the unreasonable 不满意 of all time up to a moment (few of all callbacks)
 _partial("ix_callbacks_unreasonable", Callback.created_at, "reached IS true AND request_reasonable IS false",
          "reached IS 1 AND request_reasonable IS 0")
+#: the things that happened in a period, by the time they happened (答复, 退单, 延期申请, 督办)
+sa.Index("ix_replies_created_at", Reply.created_at)
+sa.Index("ix_ticket_returns_returned_at", TicketReturn.returned_at)
+sa.Index("ix_extension_requests_requested_at", ExtensionRequest.requested_at)
+sa.Index("ix_supervision_cases_opened_at", SupervisionCase.opened_at)
+sa.Index("ix_supervision_cases_closed_at", SupervisionCase.closed_at)

@@ -1,0 +1,35 @@
+"""reports: the things that happened in a period found by the time they happened
+
+Replies, returns, extension requests and supervision cases (opened, closed) get an index
+on their time, so a report reads a period's rows instead of scanning the whole table.
+
+Revision ID: r11b4e8d2c6f1
+Revises: c3f9a1e5b2d7
+Create Date: 2026-12-01 02:30:00
+
+"""
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "r11b4e8d2c6f1"
+down_revision = "c3f9a1e5b2d7"
+branch_labels = None
+depends_on = None
+
+INDEXES = [
+    ("ix_replies_created_at", "replies", "created_at"),
+    ("ix_ticket_returns_returned_at", "ticket_returns", "returned_at"),
+    ("ix_extension_requests_requested_at", "extension_requests", "requested_at"),
+    ("ix_supervision_cases_opened_at", "supervision_cases", "opened_at"),
+    ("ix_supervision_cases_closed_at", "supervision_cases", "closed_at"),
+]
+
+
+def upgrade():
+    for name, table, column in INDEXES:
+        op.create_index(name, table, [column])
+
+
+def downgrade():
+    for name, table, _ in reversed(INDEXES):
+        op.drop_index(name, table_name=table)
