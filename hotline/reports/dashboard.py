@@ -145,31 +145,38 @@ class Tallies:
 def tallies(user: User, window: Window, hot: Window) -> Tallies:
     """The window's tickets (the ticket list's filter) counted per day (and per type and
     channel within it), per category, per district, and per category over the hot window
-    (its last days: the same filter with a later start)."""
+    (its last days: the same filter with a later start).
+
+    The groups are (day, request type, channel), category and district, with two counts
+    each (all, and those of the hot window): two aggregates per row and grouping set
+    instead of one per type and channel; the per-day, per-type and per-channel figures
+    are sums of the first set's few thousand rows."""
     where = _where(user, window)
     day = day_of(Ticket.created_at).label("day")
-    aggs = ([sa.func.count(), sa.func.count().filter(Ticket.created_at >= hot.start)]
-            + [sa.func.count().filter(Ticket.request_type == rt) for rt in RequestType]
-            + [sa.func.count().filter(Ticket.channel == ch) for ch in Channel])
-    keys = {"day": day, "category": Ticket.category_id, "district": Ticket.district_id}
-    rows: dict[str, list] = {name: [] for name in keys}
+    aggs = [sa.func.count(), sa.func.count().filter(Ticket.created_at >= hot.start)]
+    sets = {"day": (day, Ticket.request_type, Ticket.channel), "category": (Ticket.category_id,),
+            "district": (Ticket.district_id,)}
+    rows: dict[str, list] = {name: [] for name in sets}
     if db.session.get_bind().dialect.name == "postgresql":
-        # one scan: grouping sets; GROUPING() has a bit per column left out of the row's set
-        cols = list(keys.values())
-        masks = {sum(1 << (len(cols) - 1 - j) for j in range(len(cols)) if j != i): name
-                 for i, name in enumerate(keys)}
-        stmt = (sa.select(sa.func.grouping(*cols), *cols, *aggs).where(where)
-                .group_by(sa.func.grouping_sets(*(sa.tuple_(c) for c in cols))))
-        for row in db.session.execute(stmt):
-            name = masks[row[0]]
-            rows[name].append((row[1 + list(keys).index(name)], *row[1 + len(cols):]))
+        # one scan: grouping sets; GROUPING(category, district) tells the set of a row
+        cols = [day, Ticket.request_type, Ticket.channel, Ticket.category_id, Ticket.district_id]
+        which = {0b11: "day", 0b01: "category", 0b10: "district"}
+        stmt = (sa.select(sa.func.grouping(Ticket.category_id, Ticket.district_id), *cols, *aggs).where(where)
+                .group_by(sa.func.grouping_sets(*(sa.tuple_(*c) for c in sets.values()))))
+        for g, d, rt, ch, cat, dist, n, n_hot in db.session.execute(stmt):
+            name = which[g]
+            rows[name].append({"day": (d, rt, ch), "category": (cat,), "district": (dist,)}[name] + (n, n_hot))
     else:
-        for name, col in keys.items():
-            rows[name] = [tuple(r) for r in db.session.execute(sa.select(col, *aggs).where(where).group_by(col))]
-    nt = len(RequestType)
-    by_day = {r[0]: (r[1], dict(zip(RequestType, r[3:3 + nt])), dict(zip(Channel, r[3 + nt:]))) for r in rows["day"]}
-    return Tallies(by_day, {r[0]: r[1] for r in rows["category"]}, {r[0]: r[1] for r in rows["district"]},
-                   {r[0]: r[2] for r in rows["category"] if r[2]})
+        for name, cols in sets.items():
+            rows[name] = [tuple(r) for r in db.session.execute(sa.select(*cols, *aggs).where(where).group_by(*cols))]
+    by_day: dict = {}
+    for d, rt, ch, n, _ in rows["day"]:
+        total, types, channels = by_day.setdefault(d, [0, dict.fromkeys(RequestType, 0), dict.fromkeys(Channel, 0)])
+        by_day[d][0] = total + n
+        types[RequestType(rt) if not isinstance(rt, RequestType) else rt] += n
+        channels[Channel(ch) if not isinstance(ch, Channel) else ch] += n
+    return Tallies({d: tuple(v) for d, v in by_day.items()}, {r[0]: r[1] for r in rows["category"]},
+                   {r[0]: r[1] for r in rows["district"]}, {r[0]: r[2] for r in rows["category"] if r[2]})
 
 
 def volume(window: Window, t: Tallies) -> tuple[list[Figure], list[Figure], list[Figure], int]:
