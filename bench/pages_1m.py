@@ -14,12 +14,11 @@ dispatcher and as the staff of district D0, with the clock at the data's "now".
 BENCH_ROUNDS (default 30) interleaved rounds over every page, after one warm-up request
 each; BENCH_ONLY=substring runs only the pages whose name contains it.
 
-Prints a table, then one JSON line per page: name, n (requests), p50_ms, p95_ms, rps
+Prints a table, then one JSON line per page (bench/_report.py): name, n (requests), p50_ms, p95_ms, rps
 (1000 / mean ms, one client), rss_mb (this process), ratio (p50 / the reference page's
 p50: the reference list for lists and searches, the reference ticket page for the
 ticket page). Target (issue 14): every page p95 < 100 ms at 1 000 000 tickets.
 """
-import json
 import os
 import re
 import statistics
@@ -30,17 +29,11 @@ from datetime import datetime, timedelta
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from bench._report import emit, row as result_row, rss_mb  # noqa: E402
+
 N = int(os.environ.get("BENCH_TICKETS", "1000000"))
 NOW = datetime(2026, 11, 23, 9, 30)  # the data's "now" (bench/reports_1m.py)
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "30"))
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def load_if_empty(app) -> None:
@@ -164,24 +157,18 @@ def main():
     print(f"--- {v['dialect']}, {v['total']} tickets, now = {NOW:%Y-%m-%d %H:%M}, {ROUNDS} rounds, "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ---")
 
-    def p(values, q):
-        s = sorted(values)
-        return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
-
     ref_list = statistics.median(times["reference list"])
     ref_one = statistics.median(times["reference ticket page"])
     lines = []
     rss = rss_mb()
     for name, values in times.items():
-        p50, p95 = p(values, 0.5), p(values, 0.95)
         base = ref_one if "ticket page" in name else ref_list
-        row = dict(name=name, n=len(values), p50_ms=round(p50, 1), p95_ms=round(p95, 1),
-                   rps=round(1000 / statistics.mean(values), 1), rss_mb=round(rss), ratio=round(p50 / base, 2))
+        row = result_row(name, values, ref_ms=base, rss=rss)
         lines.append(row)
-        print(f"{name:40s} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  ratio {row['ratio']:5.2f}  "
-              f"{'OK ' if p95 < 100 else 'SLOW'}  {totals.get(name, '')}")
+        print(f"{name:40s} p50 {row['p50_ms']:7.1f} ms  p95 {row['p95_ms']:7.1f} ms  ratio {row['ratio']:5.2f}  "
+              f"{'OK ' if row['p95_ms'] < 100 else 'SLOW'}  {totals.get(name, '')}")
     for row in lines:
-        print(json.dumps(row, ensure_ascii=False))
+        emit(row)
 
 
 if __name__ == "__main__":
