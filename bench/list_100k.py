@@ -44,7 +44,8 @@ def main():
     client = app.test_client()
     lines = []
     for user, pages in [
-        ("dispatcher", ["/", "/tickets", "/tickets?page=500", "/tickets?state=signed", f"/tickets?unit_id={unit0}",
+        ("dispatcher", ["/", "/tickets", f"/tickets?page={min(500, max(1, N // 50))}", "/tickets?state=signed",
+                        f"/tickets?unit_id={unit0}",
                         "/tickets?text=路灯", "/tickets?phone=13800000000", "/tickets?queue=overdue",
                         "/tickets?date_from=2026-03-01&date_to=2026-03-07"]),
         ("unit0", ["/", "/tickets", "/tickets?queue=handling", "/tickets?queue=overdue"]),

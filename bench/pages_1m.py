@@ -58,7 +58,8 @@ def load_if_empty(app) -> None:
 
 def pick(app):
     """Values the pages ask for, taken from the data: a caller's phone, a recent ticket, a
-    category with its dates, district D0, and the id 25 000 tickets down (page 501)."""
+    category with its dates, district D0, and the id 25 000 tickets down (page 501; on a
+database of fewer tickets, the last full page's)."""
     import sqlalchemy as sa
 
     from hotline.extensions import db
@@ -69,12 +70,15 @@ def pick(app):
         recent = db.session.scalar(sa.select(Ticket).where(Ticket.created_at < NOW - timedelta(days=2))
                                    .order_by(Ticket.id.desc()).limit(1))
         cat = db.session.scalar(sa.select(Ticket.category_id).order_by(Ticket.id.desc()).limit(1))
-        deep = db.session.scalar(sa.select(Ticket.id).order_by(Ticket.id.desc()).offset(25_000 - 1).limit(1))
+        total = db.session.scalar(sa.select(sa.func.count(Ticket.id)))
+        deep_page = min(501, max(2, total // 50))  # page 501 (a small --quick database: its last full page)
+        deep = db.session.scalar(sa.select(Ticket.id).order_by(Ticket.id.desc()).offset((deep_page - 1) * 50 - 1)
+                                 .limit(1))
         address = db.session.scalar(sa.select(Ticket.address).where(Ticket.address != "")
                                     .order_by(Ticket.id).limit(1).offset(777))
         return dict(phone=recent.caller_phone, ticket=recent.id, category=cat, deep=deep, address=address,
                     district=db.session.scalar(sa.select(Unit.id).where(Unit.code == "D0")),
-                    dialect=db.engine.dialect.name, total=db.session.scalar(sa.select(sa.func.count(Ticket.id))))
+                    dialect=db.engine.dialect.name, total=total, deep_page=deep_page)
 
 
 def pages(v):
@@ -82,8 +86,8 @@ def pages(v):
     week = f"date_from={day - timedelta(days=6)}&date_to={day}"
     d = [("dispatcher home", "/"),
          ("ticket list", "/tickets"),
-         ("deep page (offset, page 501)", "/tickets?page=501"),
-         ("deep page (keyset, page 501)", f"/tickets?page=501&after={v['deep']}"),
+         (f"deep page (offset, page {v['deep_page']})", f"/tickets?page={v['deep_page']}"),
+         (f"deep page (keyset, page {v['deep_page']})", f"/tickets?page={v['deep_page']}&after={v['deep']}"),
          ("sorted by last update", "/tickets?sort=updated_desc"),
          ("queue: overdue", "/tickets?queue=overdue"),
          ("queue: pending dispatch", "/tickets?queue=pending_dispatch"),

@@ -69,7 +69,8 @@ def _admin(sql: str, params=()):
     import psycopg
 
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        return conn.execute(sql, params).fetchall()
+        cur = conn.execute(sql, params)
+        return cur.fetchall() if cur.description else []
 
 
 class Replica:
@@ -125,7 +126,7 @@ class Replica:
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", self.port)) == 0:
                 sys.exit(f"port {self.port} is taken (set BENCH_REPLICA_PORT)")
-        (size,), = _admin("SELECT sum(pg_database_size(oid)) FROM pg_database")
+        (size,), = _admin("SELECT sum(pg_database_size(oid))::bigint FROM pg_database")
         parent = os.path.dirname(self.dir.rstrip("/")) or "/"
         free = shutil.disk_usage(parent).free
         # the databases, plus the WAL streamed during the copy and a margin
@@ -157,9 +158,13 @@ class Replica:
             # report queries run for seconds: without feedback, VACUUM on the primary would
             # make the standby cancel them (or hold back replay for max_standby_streaming_delay)
             "hot_standby_feedback": "on",
-            "max_connections": "40", "shared_buffers": "128MB", "jit": "off",
+            "shared_buffers": "128MB", "jit": "off",
             "logging_collector": "off", "cluster_name": f"'{APP_NAME}'",
         }
+        # a standby must allow at least as much as its primary in these
+        for name in ("max_connections", "max_worker_processes", "max_wal_senders", "max_prepared_transactions",
+                     "max_locks_per_transaction"):
+            conf[name] = _admin(f"SHOW {name}")[0][0]
         self._write("postgresql.conf", "".join(f"{k} = {v}\n" for k, v in conf.items()))
         self._write("pg_hba.conf", "local all all trust\nhost all all 127.0.0.1/32 trust\n")
         self._write("pg_ident.conf", "")
@@ -211,6 +216,10 @@ class Replica:
         try:
             self.start()
         except BaseException:
+            log = os.path.join(self.dir, "server.log")
+            if os.path.exists(log):
+                with open(log) as f:
+                    print("the replica's server.log:\n" + "".join(f.readlines()[-20:]), file=sys.stderr)
             self.stop()
             raise
         return self

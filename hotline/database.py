@@ -106,13 +106,13 @@ def _replica_caught_up(primary: Engine, replica: Engine, max_wait: float) -> boo
     by WAL position; anything else (a copy that is not a standby, SQLite) is taken as is."""
     if primary.dialect.name != "postgresql" or replica.dialect.name != "postgresql":
         return True
+    with primary.connect() as pc:
+        target = pc.scalar(sa.text("SELECT pg_current_wal_lsn()::text"))
+    # WAL positions are the whole cluster's: a bulk load into another database on the
+    # primary delays this too (the replica replays in order)
+    check = sa.text("SELECT NOT pg_is_in_recovery() OR pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn)")
+    deadline = time.monotonic() + max_wait
     with replica.connect() as rc:
-        if not rc.scalar(sa.text("SELECT pg_is_in_recovery()")):
-            return True
-        with primary.connect() as pc:
-            target = pc.scalar(sa.text("SELECT pg_current_wal_lsn()::text"))
-        deadline = time.monotonic() + max_wait
-        check = sa.text("SELECT pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn)")
         while True:
             if rc.scalar(check, {"lsn": target}):
                 return True
