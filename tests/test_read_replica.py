@@ -256,3 +256,22 @@ def test_without_a_replica_reports_read_the_primary(app, world, client):
         with reading_reports() as replica:
             assert replica is None
             assert db.session.get_bind() is db.engine
+
+
+def test_check_reports_the_replica(app, replica_app, tmp_path, db_kind):
+    """`flask check` looks at REPORTS_DATABASE_URL too: reachable, migrated like the primary,
+    and a standby."""
+    from hotline.ops.check import problems
+
+    with replica_app.app_context():
+        found = [m for _, m in problems(replica_app) if "REPORTS_DATABASE_URL" in m]
+    # the test database is no standby: a warning on PostgreSQL, nothing to say on SQLite
+    assert found == (["REPORTS_DATABASE_URL is not a standby: reports read it as it is, however old its copy"]
+                     if db_kind == "postgresql" else [])
+    empty = create_app("testing", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+                       REPORTS_DATABASE_URL=f"sqlite:///{tmp_path / 'empty.sqlite'}")
+    with empty.app_context():
+        found = problems(empty)
+        db.engine.dispose()
+    empty.extensions[REPORTS_ENGINE].dispose()
+    assert any(level == "ERROR" and "REPORTS_DATABASE_URL not reachable or not migrated" in m for level, m in found)
