@@ -219,7 +219,7 @@ def test_the_replica_engine_is_read_only_with_the_apps_settings(replica_app, db_
             assert conn.exec_driver_sql("SELECT 1").scalar() == 1
 
 
-def test_a_lagging_replica_is_not_read(world, rclient, rec, monkeypatch, caplog):
+def test_a_lagging_replica_is_not_read(world, replica_app, rclient, rec, monkeypatch, caplog):
     """A replica that has not replayed what the primary committed would count a figure
     wrong: the request reads the primary instead (and says so in the log)."""
     import hotline.database as database
@@ -236,7 +236,7 @@ def test_a_lagging_replica_is_not_read(world, rclient, rec, monkeypatch, caplog)
     rec.clear()
     resp = rclient.get(f"/reports/weekly/{W48}")
     assert resp.status_code == 200 and "本期尚未结束" in resp.get_data(as_text=True)
-    assert seen == [2.0]
+    assert seen == [replica_app.config["REPORTS_REPLICA_MAX_WAIT_SECONDS"]]
     assert rec.on("replica") == [] and rec.reads("primary", "assignments")
     assert "behind the primary" in caplog.text
 
@@ -275,3 +275,24 @@ def test_check_reports_the_replica(app, replica_app, tmp_path, db_kind):
         db.engine.dispose()
     empty.extensions[REPORTS_ENGINE].dispose()
     assert any(level == "ERROR" and "REPORTS_DATABASE_URL not reachable or not migrated" in m for level, m in found)
+
+
+def test_an_unreachable_replica_is_not_read(app, world, db_kind, caplog):
+    """PostgreSQL: a replica that refuses connections costs the request its connection
+    attempt; the report counts on the primary."""
+    if db_kind != "postgresql":
+        pytest.skip("the standby check (and its connection) is PostgreSQL's")
+    down = create_app("testing", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+                      REPORTS_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
+    down.test_client_class = IsolatedClient
+    some_tickets(world)
+    try:
+        c = down.test_client()
+        login(c, "manager")
+        resp = c.get(f"/reports/weekly/{W48}")
+        assert resp.status_code == 200 and "本期尚未结束" in resp.get_data(as_text=True)
+        assert "reports replica unreachable" in caplog.text
+    finally:
+        with down.app_context():
+            db.engine.dispose()
+        down.extensions[REPORTS_ENGINE].dispose()
