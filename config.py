@@ -7,16 +7,19 @@ BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("HOTLINE_INSTANCE_DIR", BASE_DIR / "instance"))
 
 
+def _driver_url(url: str | None) -> str | None:
+    """Heroku-style URLs and plain postgresql:// both go through psycopg 3."""
+    if not url:
+        return None
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
 def _database_url(default_name: str) -> str:
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        # Heroku-style URLs and plain postgresql:// both go through psycopg 3.
-        if url.startswith("postgres://"):
-            url = "postgresql://" + url[len("postgres://"):]
-        if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url[len("postgresql://"):]
-        return url
-    return f"sqlite:///{INSTANCE_DIR / default_name}"
+    return _driver_url(os.environ.get("DATABASE_URL")) or f"sqlite:///{INSTANCE_DIR / default_name}"
 
 
 class Config:
@@ -26,6 +29,13 @@ class Config:
     PROXY_FIX_X_FOR = int(os.environ.get("HOTLINE_PROXY_X_FOR", "0"))
     SQLALCHEMY_DATABASE_URI = _database_url("hotline.sqlite")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Reports, the dashboard and the CSV exports count from this database when set (a
+    # streaming replica of the primary); unset, they read DATABASE_URL like everything
+    # else. Whatever writes (stored report snapshots, jobs) always uses the primary. Before
+    # counting, a request waits at most this many seconds for a PostgreSQL standby to have
+    # replayed what the primary had committed, and reads the primary if it has not.
+    REPORTS_DATABASE_URL = _driver_url(os.environ.get("REPORTS_DATABASE_URL"))
+    REPORTS_REPLICA_MAX_WAIT_SECONDS = float(os.environ.get("HOTLINE_REPORTS_REPLICA_MAX_WAIT_SECONDS", "2"))
     WTF_CSRF_ENABLED = True
     # Working hours used to align a working-day deadline (local time, Asia/Shanghai).
     WORKDAY_START = os.environ.get("HOTLINE_WORKDAY_START", "09:00")
@@ -119,6 +129,8 @@ class TestingConfig(Config):
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     # Counters in each test's own (emptied) database; the Redis tests make their own client.
     REDIS_URL = None
+    # The replica tests set their own; an exported variable never reroutes the suite.
+    REPORTS_DATABASE_URL = None
 
 
 # Values seen in examples and tutorials: never a production secret.

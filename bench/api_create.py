@@ -2,7 +2,8 @@
 beside a minimal Flask + SQLAlchemy insert endpoint on the same table (bench/_reference_app.py),
 in the same run; prints requests/s, p50/p95 latency of both and the ratio (target >= 60 %),
 the CPU each request costs in the server and in PostgreSQL, and the SQL statements of one
-API create.
+API create; ends with one JSON line per side (bench/_report.py; ratio = requests/s / the
+reference's, rss_mb of the largest gunicorn worker).
 
     .venv/bin/python bench/api_create.py              # fresh database hotline_bench_api
     BENCH_REUSE=1 .venv/bin/python bench/api_create.py
@@ -44,6 +45,8 @@ from collections import Counter
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+
+from bench._report import emit, rss_mb  # noqa: E402
 
 PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432").rstrip("/")
 DB_NAME = os.environ.get("BENCH_DB", "hotline_bench_api")
@@ -307,14 +310,16 @@ def drive(target: Target, make, seconds: float) -> dict:
     elapsed = time.perf_counter() - t0
     for status, text in samples.items():
         print(f"  {target.name}: {statuses[status]} x {status} {text}")
-    app_after, db_after = cpu_seconds(worker_pids(target.proc)), cpu_seconds(backend_pids())
+    pids = worker_pids(target.proc)
+    app_after, db_after = cpu_seconds(pids), cpu_seconds(backend_pids())
+    rss = max((rss_mb(pid) for pid in pids[1:] or pids), default=0.0)  # the largest worker (not the arbiter)
     ok = sum(statuses[code] for code in target.ok)
     app_cpu = sum(v - app_before.get(pid, 0.0) for pid, v in app_after.items())
     db_cpu = sum(v - db_before.get(pid, 0.0) for pid, v in db_after.items())
     latencies.sort()
     return {"rps": ok / elapsed, "n": ok, "errors": sum(statuses.values()) - ok,
             "p50": pct(latencies, 50) * 1000, "p95": pct(latencies, 95) * 1000,
-            "app_ms": app_cpu / max(ok, 1) * 1000, "db_ms": db_cpu / max(ok, 1) * 1000}
+            "app_ms": app_cpu / max(ok, 1) * 1000, "db_ms": db_cpu / max(ok, 1) * 1000, "rss_mb": rss}
 
 
 def pct(values: list[float], p: float) -> float:
@@ -440,7 +445,7 @@ def main():
     finally:
         stop(api_proc)
         stop(ref_proc)
-    keys = ("rps", "p50", "p95", "app_ms", "db_ms")
+    keys = ("rps", "p50", "p95", "app_ms", "db_ms", "n", "rss_mb")
     med = {name: {k: statistics.median(r[k] for r in rs) for k in keys} for name, rs in results.items()}
     print(f"\n{'':10s} {'req/s':>8s} {'p50 ms':>8s} {'p95 ms':>8s} {'CPU ms/request: server':>23s} {'PostgreSQL':>11s}"
           f"   (medians of 3 rounds)")
@@ -452,6 +457,16 @@ def main():
     cost = {name: med[name]["app_ms"] + med[name]["db_ms"] for name in med}
     print(f"CPU per request (server + PostgreSQL): API {cost['api']:.1f} ms, reference {cost['reference']:.1f} ms "
           f"(reference / API {cost['reference'] / cost['api']:.0%}; the same ratio, less sensitive to the machine's load)")
+    for name in ("reference", "api"):
+        emit(json_line(f"api_create_{name}", med[name], med["reference"], statements=statements if name == "api" else None))
+
+
+def json_line(name: str, m: dict, ref: dict, **extra) -> dict:
+    """A gunicorn measurement's JSON line (bench/_report.py): medians of its rounds; ratio =
+    its requests/s / the reference's."""
+    return {"name": name, "n": int(m["n"]), "p50_ms": round(m["p50"], 1), "p95_ms": round(m["p95"], 1),
+            "rps": round(m["rps"], 1), "rss_mb": round(m["rss_mb"]), "ratio": round(m["rps"] / ref["rps"], 3),
+            "cpu_ms_server": round(m["app_ms"], 1), "cpu_ms_postgresql": round(m["db_ms"], 1), **extra}
 
 
 if __name__ == "__main__":

@@ -14,12 +14,12 @@ and each side's median of three is compared, so a machine shared with other work
 both sides alike; the load average is printed with the figures. The settings are those
 of bench/api_create.py (BENCH_PG, BENCH_DB, BENCH_REUSE, BENCH_WORKERS, BENCH_CLIENTS,
 BENCH_SECONDS, BENCH_RATE_LIMITS, BENCH_API_APP); one JSON line per target at the end
-(`name`, `n`, `p50_ms`, `p95_ms`, `rps`, `ratio`).
+(bench/_report.py: `name`, `n`, `p50_ms`, `p95_ms`, `rps`, `rss_mb` of the largest
+gunicorn worker, `ratio` = requests/s / the reference's).
 """
 from __future__ import annotations
 
 import http.client
-import json
 import os
 import re
 import statistics
@@ -31,6 +31,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from bench import api_create as ac  # noqa: E402
+from bench._report import emit  # noqa: E402
 
 ORDER = ["reference", "api", "form", "form", "api", "reference", "reference", "form", "api"]
 USERNAME, PASSWORD = "operator", "operator123"  # the demo city's operator (hotline/demo/LOGINS.md)
@@ -171,7 +172,7 @@ def main():
     finally:
         ac.stop(app_proc)
         ac.stop(ref_proc)
-    keys = ("rps", "p50", "p95", "app_ms", "db_ms", "n")
+    keys = ("rps", "p50", "p95", "app_ms", "db_ms", "n", "rss_mb")
     med = {name: {k: statistics.median(r[k] for r in rs) for k in keys} for name, rs in results.items()}
     print(f"\n{'':10s} {'req/s':>8s} {'p50 ms':>8s} {'p95 ms':>8s} {'CPU ms/request: server':>23s} {'PostgreSQL':>11s}"
           f" {'ratio':>6s}   (medians of 3 rounds; load average {min(load):.1f}-{max(load):.1f})")
@@ -187,11 +188,9 @@ def main():
               f"({cost['reference'] / cost[name]:.0%})")
     for name in ("reference", "api", "form"):
         m = med[name]
-        print(json.dumps({"name": f"intake_{name}", "n": int(m["n"]), "p50_ms": round(m["p50"], 1),
-                          "p95_ms": round(m["p95"], 1), "rps": round(m["rps"], 1),
-                          "ratio": round(m["rps"] / ref["rps"], 3),
-                          "statements": {"api": api_statements, "form": form_statements}.get(name),
-                          "load_avg": round(statistics.median(load), 1)}))
+        emit(ac.json_line(f"intake_{name}", m, ref,
+                          statements={"api": api_statements, "form": form_statements}.get(name),
+                          load_avg=round(statistics.median(load), 1)))
 
 
 if __name__ == "__main__":

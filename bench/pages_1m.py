@@ -14,12 +14,11 @@ dispatcher and as the staff of district D0, with the clock at the data's "now".
 BENCH_ROUNDS (default 30) interleaved rounds over every page, after one warm-up request
 each; BENCH_ONLY=substring runs only the pages whose name contains it.
 
-Prints a table, then one JSON line per page: name, n (requests), p50_ms, p95_ms, rps
+Prints a table, then one JSON line per page (bench/_report.py): name, n (requests), p50_ms, p95_ms, rps
 (1000 / mean ms, one client), rss_mb (this process), ratio (p50 / the reference page's
 p50: the reference list for lists and searches, the reference ticket page for the
 ticket page). Target (issue 14): every page p95 < 100 ms at 1 000 000 tickets.
 """
-import json
 import os
 import re
 import statistics
@@ -30,17 +29,11 @@ from datetime import datetime, timedelta
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from bench._report import emit, row as result_row, rss_mb  # noqa: E402
+
 N = int(os.environ.get("BENCH_TICKETS", "1000000"))
 NOW = datetime(2026, 11, 23, 9, 30)  # the data's "now" (bench/reports_1m.py)
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "30"))
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def load_if_empty(app) -> None:
@@ -65,7 +58,8 @@ def load_if_empty(app) -> None:
 
 def pick(app):
     """Values the pages ask for, taken from the data: a caller's phone, a recent ticket, a
-    category with its dates, district D0, and the id 25 000 tickets down (page 501)."""
+    category with its dates, district D0, and the id 25 000 tickets down (page 501; on a
+database of fewer tickets, the last full page's)."""
     import sqlalchemy as sa
 
     from hotline.extensions import db
@@ -76,12 +70,15 @@ def pick(app):
         recent = db.session.scalar(sa.select(Ticket).where(Ticket.created_at < NOW - timedelta(days=2))
                                    .order_by(Ticket.id.desc()).limit(1))
         cat = db.session.scalar(sa.select(Ticket.category_id).order_by(Ticket.id.desc()).limit(1))
-        deep = db.session.scalar(sa.select(Ticket.id).order_by(Ticket.id.desc()).offset(25_000 - 1).limit(1))
+        total = db.session.scalar(sa.select(sa.func.count(Ticket.id)))
+        deep_page = min(501, max(2, total // 50))  # page 501 (a small --quick database: its last full page)
+        deep = db.session.scalar(sa.select(Ticket.id).order_by(Ticket.id.desc()).offset((deep_page - 1) * 50 - 1)
+                                 .limit(1))
         address = db.session.scalar(sa.select(Ticket.address).where(Ticket.address != "")
                                     .order_by(Ticket.id).limit(1).offset(777))
         return dict(phone=recent.caller_phone, ticket=recent.id, category=cat, deep=deep, address=address,
                     district=db.session.scalar(sa.select(Unit.id).where(Unit.code == "D0")),
-                    dialect=db.engine.dialect.name, total=db.session.scalar(sa.select(sa.func.count(Ticket.id))))
+                    dialect=db.engine.dialect.name, total=total, deep_page=deep_page)
 
 
 def pages(v):
@@ -89,8 +86,8 @@ def pages(v):
     week = f"date_from={day - timedelta(days=6)}&date_to={day}"
     d = [("dispatcher home", "/"),
          ("ticket list", "/tickets"),
-         ("deep page (offset, page 501)", "/tickets?page=501"),
-         ("deep page (keyset, page 501)", f"/tickets?page=501&after={v['deep']}"),
+         (f"deep page (offset, page {v['deep_page']})", f"/tickets?page={v['deep_page']}"),
+         (f"deep page (keyset, page {v['deep_page']})", f"/tickets?page={v['deep_page']}&after={v['deep']}"),
          ("sorted by last update", "/tickets?sort=updated_desc"),
          ("queue: overdue", "/tickets?queue=overdue"),
          ("queue: pending dispatch", "/tickets?queue=pending_dispatch"),
@@ -164,24 +161,18 @@ def main():
     print(f"--- {v['dialect']}, {v['total']} tickets, now = {NOW:%Y-%m-%d %H:%M}, {ROUNDS} rounds, "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ---")
 
-    def p(values, q):
-        s = sorted(values)
-        return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
-
     ref_list = statistics.median(times["reference list"])
     ref_one = statistics.median(times["reference ticket page"])
     lines = []
     rss = rss_mb()
     for name, values in times.items():
-        p50, p95 = p(values, 0.5), p(values, 0.95)
         base = ref_one if "ticket page" in name else ref_list
-        row = dict(name=name, n=len(values), p50_ms=round(p50, 1), p95_ms=round(p95, 1),
-                   rps=round(1000 / statistics.mean(values), 1), rss_mb=round(rss), ratio=round(p50 / base, 2))
+        row = result_row(name, values, ref_ms=base, rss=rss)
         lines.append(row)
-        print(f"{name:40s} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  ratio {row['ratio']:5.2f}  "
-              f"{'OK ' if p95 < 100 else 'SLOW'}  {totals.get(name, '')}")
+        print(f"{name:40s} p50 {row['p50_ms']:7.1f} ms  p95 {row['p95_ms']:7.1f} ms  ratio {row['ratio']:5.2f}  "
+              f"{'OK ' if row['p95_ms'] < 100 else 'SLOW'}  {totals.get(name, '')}")
     for row in lines:
-        print(json.dumps(row, ensure_ascii=False))
+        emit(row)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,11 @@ CSV exports, BENCH_YEAR=1 adds a 365-day ranking, BENCH_FAMILIES=1 times each fa
 query of hotline.reports.metrics over the week and the month, and with BENCH_EXPLAIN=1
 prints the PostgreSQL plan (EXPLAIN ANALYZE) of each family over 300 ms. Session
 settings go in the URL, e.g. `...hotline_bench1m?options=-c%20jit%3Doff` (JIT off).
+BENCH_REPLICA=1 (PostgreSQL) starts a streaming replica of the server with bench/replica.py,
+measures with REPORTS_DATABASE_URL pointing at it (the report pages, the dashboard and the
+exports count there; build_report called directly and the jobs stay on the primary), and
+removes it afterwards. Ends with one JSON line per measurement (bench/_report.py; ratio =
+median / the reference queries' median where a reference is printed).
 
 Every report is measured beside a reference taken in the same run on the same database:
 the smallest honest queries over its period (COUNT of the tickets recorded in it, and
@@ -30,8 +35,6 @@ On a database shared with other branches, BENCH_MIGRATE=0 and create this branch
 indexes by hand (see the migration r11a7c0f3e5d9).
 """
 import os
-import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,27 +44,22 @@ from datetime import datetime, timedelta
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from bench._report import emit, peak_rss_mb, row, rss_mb, timings  # noqa: E402
+
 N = int(os.environ.get("BENCH_TICKETS", "1000000"))
 NOW = datetime(2026, 11, 23, 9, 30)  # the data's "now": a year of tickets ends here
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def _app(url):
+    """The measured app; with REPORTS_DATABASE_URL (set by BENCH_REPLICA=1, or by hand) its
+    report pages count on that replica."""
     from hotline import create_app
 
-    return create_app("testing", SQLALCHEMY_DATABASE_URI=url, WTF_CSRF_ENABLED=False)
+    replica = os.environ.get("REPORTS_DATABASE_URL")
+    if replica:
+        replica = replica.replace("postgresql://", "postgresql+psycopg://", 1)
+    return create_app("testing", SQLALCHEMY_DATABASE_URI=url, WTF_CSRF_ENABLED=False, REPORTS_DATABASE_URL=replica)
 
 
 def load(url: str) -> None:
@@ -97,21 +95,17 @@ def timed(label, fn, runs=RUNS, *, ref=None, after=None):
     """Median of `runs` calls of `fn` (after one warm-up call), in ms; with `ref` (a
     reference time in ms measured in this run) the ratio to it; `after(result)` runs after
     each call, untimed (e.g. a rollback). Returns (last result, median ms)."""
-    result = fn()  # warm
-    if after:
-        after(result)
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        result = fn()
-        times.append((time.perf_counter() - t) * 1000)
-        if after:
-            after(result)
-    med = statistics.median(times)
+    result, times = timings(fn, runs, after=after)
+    line = row(label, times, ref_ms=ref)
+    med = line["p50_ms"]
     ratio = f"  = {med / ref:5.0f} × reference" if ref else ""
     print(f"{label:52s} median {med:8.0f} ms  (min {min(times):.0f}, max {max(times):.0f}){ratio}"
-          f"  rss {rss_mb():5.0f} MB", flush=True)
+          f"  rss {line['rss_mb']:5.0f} MB", flush=True)
+    JSON_LINES.append(line)
     return result, med
+
+
+JSON_LINES: list[dict] = []  # printed together at the end of the measuring process
 
 
 def measure(url: str) -> None:
@@ -161,6 +155,10 @@ def measure(url: str) -> None:
         _export(client, f"/tickets/export.csv?date_from={today - timedelta(days=29)}&date_to={today}", None,
                 trace=False)
     print(f"peak rss of the measuring process: {peak_rss_mb():.0f} MB", flush=True)
+    if app.extensions.get("hotline.reports_engine") is not None:
+        print(f"report pages counted on the replica {app.extensions['hotline.reports_engine'].url}", flush=True)
+    for line in JSON_LINES:
+        emit(line)
 
 
 # --- the reports, against a reference query in the same run -----------------------------------
@@ -376,6 +374,9 @@ def _export(client, path: str, expected, *, trace: bool) -> None:
         print(f"    python heap peak during export (tracemalloc): {peak / 1e6:.1f} MB", flush=True)
     if expected is not None:
         assert rows == expected, (rows, expected)
+    if not trace:
+        JSON_LINES.append(row(label, [took * 1000], rps=1 / took, rows=rows, rows_per_s=round(rows / took),
+                              first_byte_ms=round(first * 1000)))
 
 
 def main():
@@ -388,6 +389,13 @@ def main():
         measure(sys.argv[2])
         return
     load(url)
+    if os.environ.get("BENCH_REPLICA") == "1":  # the pages against a streaming replica of the database
+        from bench.replica import Replica
+
+        with Replica() as replica:
+            env = {**os.environ, "REPORTS_DATABASE_URL": replica.url_for(url)}
+            subprocess.run([sys.executable, os.path.abspath(__file__), "--measure", url], check=True, env=env)
+        return
     subprocess.run([sys.executable, os.path.abspath(__file__), "--measure", url], check=True)
 
 

@@ -21,7 +21,7 @@ from hotline.ops.backup import backup_cmd, restore_cmd
 from hotline.ops.check import check_cmd
 from hotline.callbacks.views import bp as callbacks_bp
 from hotline.cli import register_cli
-from hotline.database import configure_engine
+from hotline.database import configure_engine, init_reports_engine
 from hotline.dispatch.views import bp as dispatch_queue_bp
 from hotline.extensions import csrf, db, login_manager, migrate
 from hotline.intake.views import bp as intake_bp
@@ -62,6 +62,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
 
     with app.app_context():
         configure_engine(db.engine)
+    init_reports_engine(app)
 
     security.init_app(app)  # before the routes: it bounds <int:…> ids
     for blueprint in BLUEPRINTS:

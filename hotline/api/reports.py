@@ -14,6 +14,7 @@ from hotline.api.schemas import DashboardOut, RankingOut, ReportOut
 from hotline.api.spec import api_route
 from hotline.api.views import bp
 from hotline.clock import now as clock_now
+from hotline.database import reading_reports
 from hotline.lifecycle.guards import require_role
 from hotline.lifecycle.uow import unit_of_work
 from hotline.reports import periods
@@ -61,11 +62,13 @@ def report_json(data: dict, revision: int, live: bool) -> dict:
 
 def _report(kind: str, key: str):
     """The stored snapshot of a finished period (generated and stored on first request, as
-    the report page and the weekly job do); a period still running, computed live."""
+    the report page and the weekly job do: on the primary); a period still running,
+    computed live (on the reports replica when one is set)."""
     require_role(current_user, *READERS)
     name, _, end = periods.parse(kind, key)
     if clock_now() < end:
-        return report_json(build_report(kind, name), 0, True)
+        with reading_reports():
+            return report_json(build_report(kind, name), 0, True)
     with unit_of_work():
         row = generate_report(kind, name)
         return report_json(row.data, row.revision, False)
@@ -105,7 +108,8 @@ def ranking(query: RankingQuery):
         raise ApiError(422, "VALIDATION", "结束日期不能早于开始日期", {"date_to": "早于开始日期"})
     if (date_to - date_from).days > RANKING_MAX_DAYS:
         raise ApiError(422, "VALIDATION", "统计区间最长一年", {"date_to": "区间过长"})
-    data = unit_ranking(date_from, date_to, level=query.level)
+    with reading_reports():
+        data = unit_ranking(date_from, date_to, level=query.level)
     return {"start": moment(data["start"]), "end": moment(data["end"]), "as_of": moment(data["as_of"]),
             "level": data["level"],
             "formulas": data["formulas"],
@@ -138,7 +142,8 @@ def dashboard(query: DashboardQuery):
         raise ApiError(422, "VALIDATION", "起始日期晚于截止日期", {"date_from": "晚于截止日期"})
     if (date_to - date_from).days >= MAX_DAYS:
         raise ApiError(422, "VALIDATION", f"统计区间最长 {MAX_DAYS} 天", {"date_from": "区间过长"})
-    d = build_dashboard(user, Window(date_from, date_to, query.unit_id))
+    with reading_reports():
+        d = build_dashboard(user, Window(date_from, date_to, query.unit_id))
     return {"date_from": date_from, "date_to": date_to, "unit_id": query.unit_id, "total": d.total,
             "by_day": _figures(d.by_day), "by_type": _figures(d.by_type), "by_channel": _figures(d.by_channel),
             "by_top_category": _figures(d.by_top_category), "top_categories": _figures(d.top_categories),

@@ -41,7 +41,34 @@ def problems(app) -> list[tuple[str, str]]:
                                  "run `flask --app wsgi db upgrade`"))
     except Exception as exc:  # noqa: BLE001 - reported
         out.append(("ERROR", f"database not reachable or not migrated: {type(exc).__name__}: {exc}"[:300]))
+        current = None
+    out += replica_problems(app, current)
     return sorted(out, key=lambda p: p[0] != "ERROR")
+
+
+def replica_problems(app, primary_version) -> list[tuple[str, str]]:
+    """REPORTS_DATABASE_URL: reachable, at the primary's migration, and a standby."""
+    import sqlalchemy as sa
+
+    from hotline.database import REPORTS_ENGINE
+
+    engine = app.extensions.get(REPORTS_ENGINE)
+    if engine is None:
+        return []
+    try:
+        with engine.connect() as conn:
+            version = set(conn.scalars(sa.text("SELECT version_num FROM alembic_version")).all())
+            standby = conn.scalar(sa.text("SELECT pg_is_in_recovery()")) if engine.dialect.name == "postgresql" \
+                else None
+    except Exception as exc:  # noqa: BLE001 - reported
+        return [("ERROR", f"REPORTS_DATABASE_URL not reachable or not migrated: {type(exc).__name__}: {exc}"[:300])]
+    out = []
+    if primary_version is not None and version != primary_version:
+        out.append(("ERROR", f"REPORTS_DATABASE_URL is at migration {sorted(version)}, the primary at "
+                             f"{sorted(primary_version)}: not a replica of this database"))
+    if standby is False:
+        out.append(("WARN", "REPORTS_DATABASE_URL is not a standby: reports read it as it is, however old its copy"))
+    return out
 
 
 @click.command("check")

@@ -14,6 +14,7 @@ from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
 from hotline.clock import now as clock_now
+from hotline.database import reading_reports
 from hotline.enums import Role
 from hotline.errors import DomainError
 from hotline.extensions import db
@@ -76,7 +77,11 @@ class _Live:
 
 def _report(kind: str, key: str, revision: int | None = None):
     """The stored snapshot (latest or the given revision); a finished period with none is
-    generated and stored like the scheduled job's; a running one is shown live."""
+    generated and stored like the scheduled job's; a running one is shown live.
+
+    Stored snapshots are read, counted and written on the primary (a snapshot just
+    generated is there at once); only the live count of a running period reads the
+    reports replica when one is set."""
     try:
         name, start, end = periods.parse(kind, key)
     except DomainError:
@@ -90,7 +95,8 @@ def _report(kind: str, key: str, revision: int | None = None):
     if rows:
         return rows[0], rows
     if clock_now() < end:
-        return _Live(kind, build_report(kind, name)), rows
+        with reading_reports():
+            return _Live(kind, build_report(kind, name)), rows
     with unit_of_work():
         row = generate_report(kind, name)
     return row, [row]
@@ -269,7 +275,8 @@ def rates():
     if (date_to - date_from).days > 366:
         error, date_to = "统计区间最长一年", date_from + timedelta(days=366)
     level = request.args.get("level", type=int) or 2
-    data = unit_ranking(date_from, date_to, level=level)
+    with reading_reports():
+        data = unit_ranking(date_from, date_to, level=level)
     return render_template("reports/rates.html", data=data, date_from=date_from, date_to=date_to, level=level,
                            error=error)
 
@@ -329,8 +336,9 @@ def drill():
                             datetime.fromisoformat(request.args["as_of"]))
         except (KeyError, ValueError):
             abort(400)
-        d = current()
-        items = _live_items(key, period, d, units)
+        with reading_reports():
+            d = current()
+            items = _live_items(key, period, d, units)
     per_page = current_app.config["TICKETS_PER_PAGE"]
     page = page_arg()
     pages = max((len(items) + per_page - 1) // per_page, 1)
