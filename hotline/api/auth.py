@@ -17,6 +17,7 @@ from hotline.api.models import ApiToken
 from hotline.auth.models import User
 from hotline.clock import now as clock_now
 from hotline.extensions import db
+from hotline.ops.logs import note_user
 
 PREFIX = "hl_"
 #: last_used_at is written at most this often per token (not on every request)
@@ -88,4 +89,5 @@ def authenticate() -> User:
     row, user = token_user(token)
     g.api_token = row
     g._login_user = user  # flask-login's current user for this request
+    note_user(user)
     return user
