@@ -13,11 +13,15 @@ run five times, and a generic plan cannot know that one keyword is in every tick
 another in three (the text search picks a sequential scan for the first, the gram index
 for the second); planning these statements takes well under a millisecond.
 """
-from sqlalchemy import event
+import time
+
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 
 
-def configure_engine(engine: Engine) -> None:
+def configure_engine(engine: Engine, ping_idle_seconds: float | None = 1.0) -> None:
+    if ping_idle_seconds is not None:
+        ping_idle_connections(engine, ping_idle_seconds)
     if engine.dialect.name == "postgresql":
         @event.listens_for(engine, "connect")
         def _session_settings(dbapi_connection, connection_record):
@@ -42,6 +46,37 @@ def configure_engine(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
+    """Pessimistic disconnect handling, paid only where it helps: a connection handed out
+    of the pool after `idle_seconds` or more unused is pinged first (a dead one is thrown
+    away and another taken, as `pool_pre_ping` does); one used a moment ago is not. The
+    ping is a round trip to the server, and a busy worker takes a connection a few
+    times per request (the session's, the rate-limit counter's), so pinging every
+    checkout cost two round trips per API request for nothing: a connection that
+    answered a moment ago is alive, and a server restart takes longer than the idle
+    threshold (while it lasts, requests fail with or without a ping); a connection that
+    died in the moment after all is detected by SQLAlchemy on its first statement, which
+    invalidates the whole pool."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection, connection_record):
+        connection_record.info["hotline_used_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection, connection_record, connection_proxy):
+        used = connection_record.info.get("hotline_used_at")
+        if used is None or time.monotonic() - used < idle_seconds:
+            return  # new (just connected) or used a moment ago
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as err:
+            if engine.dialect.is_disconnect(err, dbapi_connection, None):
+                raise exc.DisconnectionError() from err  # the pool replaces it and tries again
+            raise
+        if not alive:
+            raise exc.DisconnectionError()
 
 
 # --- one new row at once, without the unit of work ---------------------------------------

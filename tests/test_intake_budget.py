@@ -234,3 +234,33 @@ def test_open311_filing_is_limited_per_api_key_and_refused_filings_store_nothing
     assert r.status_code == 429
     # reading without a key is not counted against the token
     assert client.get("/open311/v2/services.json").status_code == 200
+
+
+# --- the pool pings only idle connections ----------------------------------------------------
+def test_a_connection_is_pinged_only_after_idling_and_a_dead_one_is_replaced(world, app, monkeypatch):
+    from hotline import database
+
+    pings = []
+    real = db.engine.dialect.do_ping
+    monkeypatch.setattr(db.engine.dialect, "do_ping", lambda conn: pings.append(conn) or real(conn))
+    db.session.remove()
+    with db.engine.connect() as conn:  # used a moment ago: handed out without a ping
+        first = conn.connection.dbapi_connection
+        pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() if db.engine.dialect.name == "postgresql" \
+            else None
+    with db.engine.connect() as conn:
+        assert conn.connection.dbapi_connection is first and pings == []
+    clock_now = [database.time.monotonic()]
+    monkeypatch.setattr(database.time, "monotonic", lambda: clock_now[0])
+    with db.engine.connect():
+        pass
+    if pid is not None:  # the server ends that connection's process (a restart, an idle timeout)
+        with sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool).connect() as admin:
+            admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    clock_now[0] += app.config["DATABASE_PING_IDLE_SECONDS"] + 0.5  # now idle for longer than the threshold
+    with db.engine.connect() as conn:  # pinged; a dead connection is replaced before it is used
+        assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+    assert pings and pings[0] is first
+    if pid is not None:
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
