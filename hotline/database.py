@@ -79,44 +79,27 @@ def ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
             raise exc.DisconnectionError()
 
 
-# --- one new row at once, without the unit of work ---------------------------------------
-_INSERTS: dict = {}
+# --- new rows at once, without the unit of work ------------------------------------------
+_STATEMENTS: dict = {}
 
 
-def insert_now(obj, session=None):
-    """INSERT the row of a new (transient) ORM object at once, by one Core statement that
-    returns its primary key, and attach the object to the session as persistent, as if
-    loaded: every column holds what was written (the attributes not set are filled with
-    their column's default, or None), so reading it back costs nothing and a later
-    change is an UPDATE at the next flush like any loaded object's.
-
-    For the hot path of recording a ticket (its row and its first event), where the unit
-    of work's bookkeeping costs more than the statements. No flush hook sees the row:
-    callers do what a hook would have done (hotline.lifecycle.events.record writes the
-    webhook deliveries). Relationship attributes are not written; set the foreign keys.
-    Deferred columns and columns with only a server default are left to the database
-    (unloaded on the object)."""
+def _row(obj, skip=()):
+    """(state, mapper, primary key attribute, {column key: value}) of a new object; fills
+    the attributes not set with their column's default (or None) as the INSERT will."""
     from sqlalchemy import inspect
-    from sqlalchemy.orm import make_transient_to_detached
 
-    from hotline.extensions import db
-
-    session = session or db.session()
     state = inspect(obj)
     mapper = state.mapper
-    try:
-        stmt, pk = _INSERTS[mapper]
-    except KeyError:
-        (pk_col,) = mapper.primary_key
-        stmt, pk = _INSERTS.setdefault(mapper, (mapper.local_table.insert().returning(pk_col),
-                                                mapper.get_property_by_column(pk_col).key))
-    values = {}
+    (pk_col,) = mapper.primary_key
+    pk = mapper.get_property_by_column(pk_col).key
+    given, values = state.dict, {}
     for prop in mapper.column_attrs:
-        if prop.deferred or prop.key == pk:
+        key = prop.key
+        if prop.deferred or key == pk or key in skip:
             continue
         col = prop.columns[0]
-        if prop.key in state.dict:
-            value = state.dict[prop.key]
+        if key in given:
+            value = given[key]
         elif col.default is not None and col.default.is_scalar:
             value = col.default.arg
         elif col.default is not None and col.default.is_callable:
@@ -125,8 +108,84 @@ def insert_now(obj, session=None):
             continue
         else:
             value = None
-        state.dict[prop.key] = values[col.key] = value
-    state.dict[pk] = session.connection().execute(stmt, values).scalar_one()
+        given[key] = values[col.key] = value
+    return state, mapper, pk, values
+
+
+def _single(mapper):
+    try:
+        return _STATEMENTS[mapper]
+    except KeyError:
+        (pk_col,) = mapper.primary_key
+        return _STATEMENTS.setdefault(mapper, mapper.local_table.insert().returning(pk_col))
+
+
+def _pair(mapper, child_mapper, fk: str, keys: tuple, child_keys: tuple):
+    """PostgreSQL: both rows in one statement, the child's foreign key from the parent's
+    INSERT … RETURNING (a data-modifying WITH)."""
+    cache_key = (mapper, child_mapper, fk, keys, child_keys)
+    try:
+        return _STATEMENTS[cache_key]
+    except KeyError:
+        pass
+    import sqlalchemy as sa
+
+    table, child_table = mapper.local_table, child_mapper.local_table
+    (pk_col,) = mapper.primary_key
+    (child_pk,) = child_mapper.primary_key
+    parent = (table.insert().values({table.c[k]: sa.bindparam("p_" + k, type_=table.c[k].type) for k in keys})
+              .returning(pk_col).cte("parent"))
+    select = sa.select(parent.c[pk_col.key],
+                       *[sa.bindparam("c_" + k, type_=child_table.c[k].type) for k in child_keys])
+    stmt = (child_table.insert().from_select([fk, *child_keys], select)
+            .returning(child_pk, child_table.c[fk]))
+    return _STATEMENTS.setdefault(cache_key, stmt)
+
+
+def _attach(session, obj) -> None:
+    from sqlalchemy.orm import make_transient_to_detached
+
     make_transient_to_detached(obj)
     session.add(obj)
+
+
+def insert_now(obj, session=None, *, then=None):
+    """INSERT the row of a new (transient) ORM object at once, by a Core statement that
+    returns its primary key, and attach the object to the session as persistent, as if
+    loaded: every column holds what was written (the attributes not set are filled with
+    their column's default, or None), so reading it back costs nothing and a later
+    change is an UPDATE at the next flush like any loaded object's.
+
+    `then=(child, "fk")`: a new row referring to this one by its column `fk` (a ticket's
+    first event), written with it: on PostgreSQL by the same statement (one round trip),
+    elsewhere by a second INSERT; the child is attached the same way.
+
+    For the hot path of recording a ticket, where the unit of work's bookkeeping costs
+    more than the statements. No flush hook sees these rows: callers do what a hook
+    would have done (hotline.lifecycle.events.record writes the webhook deliveries).
+    Relationship attributes are not written; set the foreign keys. Deferred columns and
+    columns with only a server default are left to the database (unloaded)."""
+    from hotline.extensions import db
+
+    session = session or db.session()
+    state, mapper, pk, values = _row(obj)
+    conn = session.connection()
+    if then is None:
+        state.dict[pk] = conn.execute(_single(mapper), values).scalar_one()
+        _attach(session, obj)
+        return obj
+    child, fk = then
+    child_state, child_mapper, child_pk, child_values = _row(child, skip=(fk,))
+    if conn.dialect.name == "postgresql":
+        params = {"p_" + k: v for k, v in values.items()}
+        params.update(("c_" + k, v) for k, v in child_values.items())
+        child_id, parent_id = conn.execute(
+            _pair(mapper, child_mapper, fk, tuple(values), tuple(child_values)), params).one()
+    else:
+        parent_id = conn.execute(_single(mapper), values).scalar_one()
+        child_id = conn.execute(_single(child_mapper), {**child_values, fk: parent_id}).scalar_one()
+    state.dict[pk] = parent_id
+    child_state.dict[fk], child_state.dict[child_pk] = parent_id, child_id
+    _attach(session, obj)
+    _attach(session, child)
     return obj

@@ -6,7 +6,6 @@ from datetime import datetime
 
 from hotline.auth.models import User
 from hotline.clock import now as clock_now
-from hotline.database import insert_now
 from hotline.dispatch.operations import dispatch_to
 from hotline.enums import Closure, EventAction, Role, TicketState
 from hotline.errors import DomainError, ValidationFailed
@@ -56,13 +55,12 @@ def record_ticket(actor: User, draft: dict, *, answer: str | None = None, kb_art
         rule = certain_match(fields["category_id"], fields["district_id"])  # in memory
     # Everything read, now the writes: the day's number (its row stays locked until the
     # commit, so it is taken last before the inserts), the ticket and its event.
-    # Both rows are written at once by one INSERT each (insert_now: no unit of work, nothing
-    # read back); the objects are then in the session as if loaded, so what follows
-    # (直接答复, an ending, auto-dispatch) changes them as any action does.
+    # Both rows are written at once (write_now: one statement on PostgreSQL, no unit of
+    # work, nothing read back); the objects are then in the session as if loaded, so what
+    # follows (直接答复, an ending, auto-dispatch) changes them as any action does.
     ticket = Ticket(number=allocate_number(at), version=1, state=TicketState.PENDING_DISPATCH, created_at=at,
                     updated_at=at, created_by_id=actor.id, query_code=query_code, **fields, **(origin or {}))
-    ticket.assignments, ticket.events = [], []  # new: nothing to load (no SELECT when read back)
-    insert_now(ticket)
+    ticket.assignments = []  # new: nothing to load (no SELECT when read back)
     record(ticket, actor, EventAction.RECORD, None, at=at, write_now=True)
     attach(ticket.id, attachments, actor, at)
     if answer is not None:

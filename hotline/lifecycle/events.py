@@ -32,12 +32,12 @@ def record(ticket: Ticket, actor, action: EventAction, from_state: TicketState |
            write_now: bool = False) -> TicketEvent:
     """Append one event for an action on `ticket` (the version is bumped by the action runner).
 
-    `write_now`: the event of a ticket just inserted by `insert_now` (受理's first event)
-    is written at once by one INSERT instead of at the next flush, with its webhook
-    deliveries (which the outbox's flush hook writes for the others)."""
+    `write_now`: `ticket` is new (not yet in the session) and is written at once with this,
+    its first event (受理), by `insert_now` instead of at the next flush; the event's
+    webhook deliveries are written with them (the outbox's flush hook does that for the
+    others)."""
     at = at or clock_now()
-    if not write_now or ticket.updated_at != at:  # (a row just written holds it already)
-        ticket.updated_at = at
+    ticket.updated_at = at
     payload = dict(payload or {})
     if ticket.state is TicketState.CLOSED and from_state is not TicketState.CLOSED and ticket.closure is not None:
         # the closure as it was made: reports count closings as of any moment from here
@@ -50,10 +50,11 @@ def record(ticket: Ticket, actor, action: EventAction, from_state: TicketState |
         note=note or "", payload=payload,
     )
     if write_now:
-        event = insert_now(TicketEvent(ticket_id=ticket.id, **values))
+        event = TicketEvent(**values)
+        insert_now(ticket, then=(event, "ticket_id"))
         set_committed_value(event, "ticket", ticket)
         set_committed_value(event, "actor", actor)
-        set_committed_value(ticket, "events", [*ticket.events, event])
+        set_committed_value(ticket, "events", [event])
         outbox.enqueue([event.id])
         return event
     event = TicketEvent(ticket=ticket, **values)
