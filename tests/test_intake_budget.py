@@ -187,6 +187,41 @@ def test_a_rolled_back_change_leaves_no_trace_in_the_cache(world):
     assert refcache.category(world.category.id).full_name == name  # the others (and it, after) never do
 
 
+def test_the_time_limit_policy_and_the_calendar_are_cached_per_process_until_changed(world, app, second_worker):
+    from datetime import date
+
+    from hotline.deadlines.models import HolidayOverride, TimeLimitPolicy
+    from hotline.deadlines.services import calendar, limit_for
+    from hotline.enums import DeadlineClock, LimitUnit, RequestType, Urgency
+
+    monday = date(2026, 11, 30)  # a plain working day
+    handle = (DeadlineClock.HANDLE, RequestType.COMPLAINT, Urgency.NORMAL)
+    db.session.commit()
+
+    def read():  # one request's reads, in a worker of its own
+        with second_worker.app_context():
+            with statements(db.engine) as seen:
+                found = calendar().is_workday(monday), limit_for(*handle)
+            db.session.remove()
+        return found, [s for s in seen if "holiday_overrides" in s or "calendar_years" in s
+                       or "time_limit_policies" in s]
+
+    first, _ = read()  # loads them (the worker's cache is cold)
+    assert first == (True, (15, LimitUnit.WORKING_DAYS))
+    again, reads = read()
+    assert again == first and reads == []  # the second request reads neither
+    # the admin makes the day a holiday and the complaint limit 10 working days
+    db.session.add(HolidayOverride(day=monday, is_workday=False))
+    row = db.session.scalars(sa.select(TimeLimitPolicy).where(
+        TimeLimitPolicy.clock == handle[0], TimeLimitPolicy.request_type == handle[1],
+        TimeLimitPolicy.urgency == handle[2])).one()
+    row.amount = 10
+    db.session.commit()
+    changed, reads = read()
+    assert changed == (False, (10, LimitUnit.WORKING_DAYS)) and reads  # read afresh once
+    assert read() == (changed, [])
+
+
 def test_set_based_statements_on_reference_tables_bump_the_version_too(world, client):
     api = api_as(client, world.operator)
     assert api.post("/api/v1/tickets", json=api_body(world)).status_code == 201
