@@ -28,7 +28,6 @@ class Config:
     # Behind nginx: how many proxies set X-Forwarded-For (0 = not behind a proxy).
     PROXY_FIX_X_FOR = int(os.environ.get("HOTLINE_PROXY_X_FOR", "0"))
     SQLALCHEMY_DATABASE_URI = _database_url("hotline.sqlite")
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     # Reports, the dashboard and the CSV exports count from this database when set (a
     # streaming replica of the primary); unset, they read DATABASE_URL like everything
     # else. Whatever writes (stored report snapshots, jobs) always uses the primary. Before
@@ -36,6 +35,10 @@ class Config:
     # replayed what the primary had committed, and reads the primary if it has not.
     REPORTS_DATABASE_URL = _driver_url(os.environ.get("REPORTS_DATABASE_URL"))
     REPORTS_REPLICA_MAX_WAIT_SECONDS = float(os.environ.get("HOTLINE_REPORTS_REPLICA_MAX_WAIT_SECONDS", "2"))
+    # A pooled connection idle for this many seconds is pinged before it is handed out (a
+    # database restart is then noticed before a request uses a dead connection); one in
+    # steady use is not pinged on every checkout (hotline.database.ping_idle_connections).
+    DATABASE_PING_IDLE_SECONDS = float(os.environ.get("HOTLINE_DB_PING_IDLE_SECONDS", "1"))
     WTF_CSRF_ENABLED = True
     # Working hours used to align a working-day deadline (local time, Asia/Shanghai).
     WORKDAY_START = os.environ.get("HOTLINE_WORKDAY_START", "09:00")

@@ -8,6 +8,7 @@ the SQL statements of one request of each kind, and each ratio (target >= 60 %).
 
     .venv/bin/python bench/intake.py
     BENCH_SECONDS=10 BENCH_RATE_LIMITS=redis .venv/bin/python bench/intake.py
+    .venv/bin/python bench/intake.py --profile     # first cProfile in-process API creates and page POSTs
 
 Rounds are interleaved (reference, API, form, form, API, reference, reference, form, API)
 and each side's median of three is compared, so a machine shared with other work moves
@@ -107,12 +108,7 @@ def count_form_statements(make, n: int = 30) -> float:
     from hotline.extensions import db
 
     app = ac.in_process_app()
-    app.config.update(WTF_CSRF_ENABLED=True, SESSION_COOKIE_SECURE=False)  # the test client over http
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    r = client.post("/login", data={"csrf_token": _token(page), "username": USERNAME, "password": PASSWORD})
-    assert r.status_code == 302, r.get_data(as_text=True)[:300]
-    token = _token(client.get("/intake/new").get_data(as_text=True))
+    client, token, relogin = form_client(app)
     rng = random.Random(5)
     with app.app_context():
         engine = db.engine
@@ -122,6 +118,7 @@ def count_form_statements(make, n: int = 30) -> float:
         seen.append(statement)
 
     def post():
+        relogin()
         body, headers = form_of(make(rng), {"csrf": token, "cookie": ""})
         resp = client.post("/intake/new", data=body, headers={"Content-Type": headers["Content-Type"]})
         assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
@@ -137,6 +134,55 @@ def count_form_statements(make, n: int = 30) -> float:
     return len(seen) / n
 
 
+def form_client(app):
+    """A test client logged in as the operator, the CSRF token of its intake page, and a
+    function that sends the login's session cookie again (each answer adds a flash
+    message to the cookie; a browser would show it on the redirect)."""
+    app.config.update(WTF_CSRF_ENABLED=True, SESSION_COOKIE_SECURE=False)  # the test client over http
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    r = client.post("/login", data={"csrf_token": _token(page), "username": USERNAME, "password": PASSWORD})
+    assert r.status_code == 302, r.get_data(as_text=True)[:300]
+    token = _token(client.get("/intake/new").get_data(as_text=True))
+    name = app.config["SESSION_COOKIE_NAME"]
+    cookie = client.get_cookie(name).value
+    return client, token, lambda: client.set_cookie(name, cookie)
+
+
+def profile_form(make, n: int = 200) -> None:
+    """cProfile over `n` in-process intake page POSTs, timed by CPU (as api_create.profile)."""
+    import cProfile
+    import pstats
+    import random
+    import time
+
+    client, token, relogin = form_client(ac.in_process_app())
+    rng = random.Random(13)
+
+    def post(data):
+        relogin()
+        body, headers = form_of(data, {"csrf": token, "cookie": ""})
+        resp = client.post("/intake/new", data=body, headers={"Content-Type": headers["Content-Type"]})
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+
+    for _ in range(5):
+        post(make(rng))
+    bodies = [make(rng) for _ in range(n)]
+    c0 = time.process_time()
+    for b in bodies[: n // 2]:
+        post(b)
+    print(f"\nin-process intake page POST: {(time.process_time() - c0) / (n // 2) * 1000:.1f} ms CPU (no profiler)")
+    prof = cProfile.Profile(time.process_time)
+    prof.enable()
+    for b in bodies[n // 2:]:
+        post(b)
+    prof.disable()
+    print(f"profile of {n - n // 2} intake page POSTs, CPU time:")
+    stats = pstats.Stats(prof).strip_dirs()
+    stats.sort_stats("cumulative").print_stats(40)
+    stats.sort_stats("tottime").print_stats(25)
+
+
 def main():
     token = ac.prepare_database()
     make = ac.body_maker()
@@ -144,6 +190,9 @@ def main():
     form_statements = count_form_statements(make)
     print(f"SQL statements per request: API create {api_statements:.1f} ({api_commits:.1f} commits), intake page "
           f"{form_statements:.1f} (rate-limit counters: {ac.RATE_LIMITS})")
+    if "--profile" in sys.argv:  # in-process CPU profiles of both, then the run as always
+        ac.profile(token, make)
+        profile_form(make)
 
     ref_proc, ref_port = ac.start_gunicorn("bench._reference_app:app", {"BENCH_REF_DATABASE_URL": ac.URL})
     app_proc, app_port = ac.start_gunicorn(os.environ.get("BENCH_API_APP", "wsgi:app"), ac.api_env())

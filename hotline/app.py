@@ -61,7 +61,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     login_manager.login_message = "请先登录"
 
     with app.app_context():
-        configure_engine(db.engine)
+        configure_engine(db.engine, app.config.get("DATABASE_PING_IDLE_SECONDS"))
     init_reports_engine(app)
 
     security.init_app(app)  # before the routes: it bounds <int:…> ids

@@ -55,24 +55,32 @@ class HotlineRequest(Request):
     parameter_storage_class = BoundedMultiDict
 
 
+#: Set unless the view set its own.
+DEFAULT_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"),
+)
+#: Pages, downloads and API answers carry callers' details: never stored by a browser or a
+#: proxy (a shared PC at a unit, a back button after logout). Static files are cached.
+NO_STORE = (("Cache-Control", "no-store"), ("Pragma", "no-cache"))
+
+
 def headers(response):
     h = response.headers
-    h.setdefault("Content-Security-Policy", CSP)
-    h.setdefault("X-Frame-Options", "DENY")
+    present = {name.lower() for name in h.keys()}  # one pass (setdefault scans the list each time)
+    h.extend([(name, value) for name, value in DEFAULT_HEADERS if name.lower() not in present])
     h["X-Content-Type-Options"] = "nosniff"
-    h.setdefault("Referrer-Policy", "same-origin")
-    h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
     from flask import current_app
 
     hsts = current_app.config.get("HSTS_SECONDS") or 0
     if hsts:
         h["Strict-Transport-Security"] = f"max-age={hsts}; includeSubDomains"
     if request.endpoint != "static":
-        # Pages, downloads and API answers carry callers' details: never stored by a browser
-        # or a proxy (a shared PC at a unit, a back button after logout).
-        h["Cache-Control"] = "no-store"
-        h["Pragma"] = "no-cache"
+        for name, value in NO_STORE:
+            h[name] = value
     return response
 
 

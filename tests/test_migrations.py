@@ -12,6 +12,18 @@ def test_migrated_schema_matches_models(app):
     assert diff == []
 
 
+def test_the_rate_limit_counters_are_unlogged_on_postgresql(app, db_kind):
+    import pytest
+    import sqlalchemy as sa
+
+    if db_kind != "postgresql":
+        pytest.skip("SQLite has no unlogged tables")
+    with db.engine.connect() as conn:
+        persistence = dict(conn.execute(sa.text(
+            "SELECT relname, relpersistence FROM pg_class WHERE relname IN ('rate_limit_hits', 'tickets')")).all())
+    assert persistence == {"rate_limit_hits": "u", "tickets": "p"}
+
+
 def test_upgrade_seeds_designs_default_policy_and_downgrade_round_trips(app):
     from flask_migrate import downgrade, upgrade
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import g, request
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import joinedload
 
 from hotline import refcache
 from hotline.api.errors import ApiError
@@ -17,6 +18,7 @@ from hotline.api.models import ApiToken
 from hotline.auth.models import User
 from hotline.clock import now as clock_now
 from hotline.extensions import db
+from hotline.ops.logs import note_user
 
 PREFIX = "hl_"
 #: last_used_at is written at most this often per token (not on every request)
@@ -46,25 +48,37 @@ def revoke(row: ApiToken, at: datetime | None = None) -> None:
         db.session.flush()
 
 
-#: The token with its user, unit and roles, and the reference data's version (built once)
-TOKEN_BY_HASH = (sa.select(ApiToken, refcache.version_column()).join(ApiToken.user)
+#: The token's id and use, with its user, unit and roles and the reference data's version
+#: (built once). The token itself is read as plain columns: the request needs its id and
+#: times only, and an ORM token object joined to its user cost more than the statement.
+TOKEN_BY_HASH = (sa.select(User, ApiToken.id.label("token_id"), ApiToken.revoked_at, ApiToken.last_used_at,
+                           refcache.version_column())
+                 .join(ApiToken, ApiToken.user_id == User.id)
                  .where(ApiToken.token_hash == sa.bindparam("token_hash"))
-                 .options(contains_eager(ApiToken.user).joinedload(User.role_rows)))
+                 .options(joinedload(User.role_rows)))
 
 
-def token_user(token: str) -> tuple[ApiToken, User]:
-    """The token's row and its user, or ApiError 401 (unknown, revoked, user deactivated).
+@dataclass(frozen=True)
+class TokenUse:
+    """The token a request came with: its id (idempotency keys are per token) and times."""
+    id: int
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+def token_user(token: str) -> tuple[TokenUse, User]:
+    """The token and its user, or ApiError 401 (unknown, revoked, user deactivated).
     Notes the use (commits that alone). Also Open311's api_key (hotline.open311)."""
     # the token, its user, the user's unit and roles in one query, with the reference
     # data's version (hotline.refcache)
     found = db.session.execute(TOKEN_BY_HASH, {"token_hash": digest(token)}).unique().first()
-    row = found[0] if found is not None else None
     if found is not None:
-        refcache.note_version(found[1])
-    if row is None or row.revoked_at is not None:
+        refcache.note_version(found.reference_version)
+    if found is None or found.revoked_at is not None:
         raise ApiError(401, "INVALID_TOKEN", "访问令牌无效或已吊销")
-    user = row.user
-    if user is None or not user.active:
+    row = TokenUse(found.token_id, found.revoked_at, found.last_used_at)
+    user = found[0]
+    if not user.active:
         raise ApiError(401, "INVALID_TOKEN", "令牌所属用户已停用")
     now = clock_now()
     if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
@@ -88,4 +102,5 @@ def authenticate() -> User:
     row, user = token_user(token)
     g.api_token = row
     g._login_user = user  # flask-login's current user for this request
+    note_user(user)
     return user

@@ -58,6 +58,8 @@ def caller(t, user) -> dict | None:
 def ticket(t, user) -> dict:
     offered, waiting = offers(t, user)
     show_caller = can_see_caller(user, t)
+    # each action's route is the ticket's own path and the action's key (views._action_view)
+    base = url_for("api.get_ticket", number=t.number)
     out = summary(t)
     out.update({
         "content": t.content, "address": t.address or "", "district": unit_ref(_unit(t.district_id) or t.district),
@@ -71,7 +73,7 @@ def ticket(t, user) -> dict:
         "events": [event(e) for e in t.events],
         "available_actions": [
             {"key": k, "label": REGISTRY[k].label, "target": getattr(target, "id", None),
-             "path": url_for("api.action_" + k, number=t.number)}
+             "path": f"{base}/{k}"}
             for k, target in offered.items() if not REGISTRY[k].on_case],
         "waiting": {k: err.message for k, err in waiting.items()},
     })

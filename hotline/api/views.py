@@ -77,6 +77,7 @@ def _action_view(key: str):
     view.__name__ = f"action_{key}"
     view.__doc__ = (f"{action.label}（{action.stage}）。可操作角色：" + "、".join(r.label for r in action.roles)
                     + "。版本号用 If-Match 头或请求体 version；过期返回 409 STALE_VERSION。")
+    # the path is the ticket's own and the key: serialize.ticket builds the links so
     api_route(bp, f"/tickets/<number>/{key}", "POST", summary=action.label, body=model, response=ActionResult,
               errors=(403, 404, 409), headers={"If-Match": "工单版本号（ETag）"})(view)
 

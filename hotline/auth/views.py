@@ -14,6 +14,7 @@ from hotline.auth.services import authenticate, change_password as change_own_pa
 from hotline.errors import DomainError
 from hotline.extensions import db, login_manager
 from hotline.lifecycle import unit_of_work
+from hotline.ops.logs import note_user
 from hotline.ops.metrics import LOGIN_FAILURES
 
 bp = Blueprint("auth", __name__)
@@ -42,6 +43,7 @@ def load_user(user_id: str):
     user = row[0]
     if user.session_gen != int(gen):
         return None
+    note_user(user)
     return user
 
 

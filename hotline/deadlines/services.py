@@ -25,7 +25,7 @@ from flask import current_app, g, has_app_context
 from hotline.deadlines.models import CalendarYear, HolidayOverride, TimeLimitPolicy
 from hotline.enums import DeadlineClock, LimitUnit, RequestType, Urgency
 from hotline.extensions import db
-from hotline import settings
+from hotline import refcache, settings
 
 WD, H, MIN = LimitUnit.WORKING_DAYS, LimitUnit.HOURS, LimitUnit.MINUTES
 N, U, C = Urgency.NORMAL, Urgency.URGENT, Urgency.CRITICAL
@@ -79,10 +79,11 @@ class WorkCalendar:
         self._days: dict[date, tuple[bool, bool]] = {}
 
     @classmethod
-    def load(cls) -> WorkCalendar:
-        overrides = dict(db.session.execute(
+    def load(cls, session=None) -> WorkCalendar:
+        session = session or db.session()
+        overrides = dict(session.execute(
             sa.select(HolidayOverride.day, HolidayOverride.is_workday)).all())
-        years = set(db.session.scalars(
+        years = set(session.scalars(
             sa.select(CalendarYear.year).where(CalendarYear.confirmed.is_(True))))
         cfg = current_app.config
         return cls(overrides, years, _parse_hhmm(cfg["WORKDAY_START"]), _parse_hhmm(cfg["WORKDAY_END"]))
@@ -215,12 +216,21 @@ class WorkCalendar:
         raise RuntimeError("no working day found within the scan limit; check holiday overrides")
 
 
+@refcache.part("calendar")
+def _shared_calendar(session) -> WorkCalendar:
+    """The calendar of the process's reference snapshot: loaded once per change of the
+    reference data (holiday overrides and confirmed years are reference tables), shared
+    by the requests (its per-day memo is a function of what it was loaded from)."""
+    return WorkCalendar.load(session)
+
+
 def calendar() -> WorkCalendar:
-    """The calendar for this request/app context (loaded once per context)."""
+    """The calendar for this request/app context (taken once per context from the
+    per-process reference cache, hotline.refcache)."""
     if has_app_context():
         cal = g.get("_hotline_calendar")
         if cal is None:
-            cal = g._hotline_calendar = WorkCalendar.load()
+            cal = g._hotline_calendar = _shared_calendar()
         return cal
     raise RuntimeError("the working calendar needs an application context")
 
@@ -237,15 +247,30 @@ def default_limit(clock: DeadlineClock, request_type: RequestType | None, urgenc
     return row.get(urgency) if row else None
 
 
+@dataclass(frozen=True)
+class PolicyCell:
+    """One row of the time-limit policy (cached per process, hotline.refcache)."""
+    clock: DeadlineClock
+    request_type: RequestType | None
+    urgency: Urgency
+    amount: int | None
+    unit: LimitUnit
+
+
+@refcache.part("time_limit_policy")
+def _policy(session) -> dict[tuple[DeadlineClock, Urgency], tuple[PolicyCell, ...]]:
+    """The policy's rows by (clock, urgency), in id order."""
+    p = TimeLimitPolicy
+    out: dict = {}
+    for row in session.execute(sa.select(p.clock, p.request_type, p.urgency, p.amount, p.unit).order_by(p.id)):
+        out.setdefault((row.clock, row.urgency), []).append(PolicyCell(*row))
+    return {k: tuple(v) for k, v in out.items()}
+
+
 def limit_for(clock: DeadlineClock, request_type: RequestType | None, urgency: Urgency):
-    """(amount, unit) for a clock, or None when the policy allows nothing (e.g. no extension)."""
-    rows = db.session.scalars(
-        sa.select(TimeLimitPolicy).where(
-            TimeLimitPolicy.clock == clock,
-            TimeLimitPolicy.urgency == urgency,
-            sa.or_(TimeLimitPolicy.request_type == request_type, TimeLimitPolicy.request_type.is_(None)),
-        )
-    ).all()
+    """(amount, unit) for a clock, or None when the policy allows nothing (e.g. no extension).
+    The row for the request type wins over the row for every type (request_type NULL)."""
+    rows = [r for r in _policy().get((clock, urgency), ()) if r.request_type in (request_type, None)]
     specific = [r for r in rows if r.request_type is not None]
     chosen = (specific or rows or [None])[0]
     if chosen is None:

@@ -14,8 +14,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm.attributes import set_committed_value
 
 from hotline.clock import now as clock_now
+from hotline.database import insert_now
 from hotline.enums import EventAction, TicketState
 from hotline.extensions import db
 from hotline.tickets.models import Ticket, TicketEvent
@@ -26,22 +28,36 @@ SET_COLUMNS = ("ticket_id", "action", "from_state", "to_state", "at", "note", "p
 
 
 def record(ticket: Ticket, actor, action: EventAction, from_state: TicketState | None, *, note: str = "",
-           payload: dict | None = None, assignment=None, at: datetime | None = None) -> TicketEvent:
-    """Append one event for an action on `ticket` (the version is bumped by the action runner)."""
+           payload: dict | None = None, assignment=None, at: datetime | None = None,
+           write_now: bool = False) -> TicketEvent:
+    """Append one event for an action on `ticket` (the version is bumped by the action runner).
+
+    `write_now`: `ticket` is new (not yet in the session) and is written at once with this,
+    its first event (受理), by `insert_now` instead of at the next flush; the event's
+    webhook deliveries are written with them (the outbox's flush hook does that for the
+    others)."""
     at = at or clock_now()
     ticket.updated_at = at
     payload = dict(payload or {})
     if ticket.state is TicketState.CLOSED and from_state is not TicketState.CLOSED and ticket.closure is not None:
         # the closure as it was made: reports count closings as of any moment from here
         payload.setdefault("closure", ticket.closure.value)
-    event = TicketEvent(
-        ticket=ticket,
+    values = dict(
         assignment_id=assignment.id if assignment is not None else None,
         actor_id=actor.id if actor is not None else None,
         actor_unit_id=actor.unit_id if actor is not None else None,
         at=at, action=action, from_state=from_state, to_state=ticket.state,
         note=note or "", payload=payload,
     )
+    if write_now:
+        event = TicketEvent(**values)
+        insert_now(ticket, then=(event, "ticket_id"))
+        set_committed_value(event, "ticket", ticket)
+        set_committed_value(event, "actor", actor)
+        set_committed_value(ticket, "events", [event])
+        outbox.enqueue([event.id])
+        return event
+    event = TicketEvent(ticket=ticket, **values)
     db.session.add(event)
     return event
 

@@ -118,11 +118,14 @@ def offers(ticket: Ticket, actor: User, at: datetime | None = None, *,
     unread instruction). The ticket page asks once for both."""
     at = at or clock_now()
     found, waiting = {}, {}
+    if not actor.is_active:  # require_role's refusal for every action
+        return found, waiting
+    roles = actor.roles  # once (offer() would ask require_role for every action)
     for key, action in REGISTRY.items():
-        if (stage is not None and action.stage != stage) or not actor.has_role(*action.roles):
+        if (stage is not None and action.stage != stage) or roles.isdisjoint(action.roles):
             continue
         try:
-            found[key] = offer(key, ticket, actor, at)
+            found[key] = _pick(action, ticket, actor, action.targets(ticket, actor, None), at)
         except Waiting as err:
             waiting[key] = err
         except DomainError:

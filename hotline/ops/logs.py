@@ -31,6 +31,25 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
+def note_user(user) -> None:
+    """Remember the request's user for its access-log line while the user is loaded: after
+    the request's commit its attributes are expired, and reading them then (the id, the
+    active flag behind `is_authenticated`) would cost a query after every write."""
+    g._log_user = (user, user.id if user.active else None)
+
+
+def _user_id():
+    user = getattr(g, "_login_user", None)
+    if user is None:
+        return None
+    noted = getattr(g, "_log_user", None)
+    if noted is not None and noted[0] is user:
+        return noted[1]
+    from flask_login import current_user
+
+    return getattr(user, "id", None) if current_user.is_authenticated else None
+
+
 def configure(app: Flask) -> None:
     @app.before_request
     def _request_id():
@@ -42,14 +61,11 @@ def configure(app: Flask) -> None:
     def _log(response):
         response.headers["X-Request-Id"] = getattr(g, "request_id", "")
         if app.config.get("JSON_LOGS") and request.endpoint != "static":
-            from flask_login import current_user
-
             start = getattr(g, "_log_start", None)
-            user = getattr(g, "_login_user", None)
             access.info("%s %s %s", request.method, request.path, response.status_code, extra={
                 "status": response.status_code, "endpoint": request.endpoint,
                 "duration_ms": round((time.perf_counter() - start) * 1000, 1) if start else None,
-                "user_id": getattr(user, "id", None) if user is not None and current_user.is_authenticated else None,
+                "user_id": _user_id(),
                 "remote_addr": request.remote_addr})
         return response
 

@@ -1,6 +1,8 @@
 """Fixed-window counters for rate limits when no Redis is configured (the embedded default):
 one row per key and window, incremented by an atomic upsert, so several worker processes
-on one database share the count."""
+on one database share the count. On PostgreSQL the table is UNLOGGED (migration
+i2c7e4a0b1d3): a count's commit waits for no WAL flush, and a crash of the database
+server empties it (the current windows start afresh)."""
 from __future__ import annotations
 
 from datetime import datetime

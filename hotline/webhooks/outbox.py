@@ -1,10 +1,12 @@
 """The webhook outbox: a delivery row for every subscription that wants an event, written in
 the transaction that writes the event, so a rolled-back action leaves no delivery.
 
-Two paths, one builder (`enqueue`):
+Three paths, one builder (`enqueue`):
 - events written by `hotline.lifecycle.events.record()` (the ORM): an `after_flush` hook on
   every session picks up the new TicketEvent rows (their ids are known by then) and writes
   their deliveries through the same connection;
+- a new ticket's first event, which `record(write_now=True)` writes at once with the
+  ticket outside the unit of work (受理's hot path): it calls `enqueue` with the event's id;
 - scheduler notices written set-based (`events.insert_from_select`: 预警, 催办, 超期, 升级 …):
   that writer returns the new ids to `enqueue` when anything is subscribed at all.
 
