@@ -15,6 +15,7 @@ from hotline.auth.models import User
 from hotline.callbacks.models import Callback
 from hotline.extensions import db
 from hotline.supervision.models import SupervisionCase
+from hotline.tickets.history import AssignmentVersion
 from hotline.tickets.models import Assignment, ExtensionRequest, Reply, TicketEvent, TicketReturn
 
 JSON = sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql")
@@ -79,3 +80,8 @@ MISSED_HANDLE = ("role = 'lead' AND active IS {true} AND (state IN ('dispatched'
 sa.Index("ix_assignments_missed_handle", Assignment.handle_due_at, postgresql_include=["ticket_id"],
          postgresql_where=sa.text(MISSED_HANDLE.format(true="true")),
          sqlite_where=sa.text(MISSED_HANDLE.format(true="1")))
+#: a ticket's lead unit at a moment (办结, 回访: attributed to the lead of that moment), index only
+sa.Index("ix_assignment_versions_lead_at", AssignmentVersion.ticket_id, AssignmentVersion.valid_from,
+         postgresql_include=["valid_to", "unit_id", "assignment_id", "replied_at", "handle_due_at"],
+         postgresql_where=sa.text("role = 'lead' AND active IS true"),
+         sqlite_where=sa.text("role = 'lead' AND active IS 1"))

@@ -3,7 +3,8 @@
 Replies, returns, extension requests and supervision cases (opened, closed) get an index
 on their time, so a report reads a period's rows instead of scanning the whole table; the
 lead assignments that missed their handle deadline (the dashboard's 超期趋势 and its
-drill-down) a partial index by deadline.
+drill-down) a partial index by deadline; a ticket's lead unit at a moment (办结 and 回访
+are attributed to it) is read from a partial index of the lead versions alone.
 
 Revision ID: r11b4e8d2c6f1
 Revises: c3f9a1e5b2d7
@@ -39,9 +40,14 @@ def upgrade():
                     postgresql_include=["ticket_id"],
                     postgresql_where=sa.text(MISSED_HANDLE.format(true="true")),
                     sqlite_where=sa.text(MISSED_HANDLE.format(true="1")))
+    op.create_index("ix_assignment_versions_lead_at", "assignment_versions", ["ticket_id", "valid_from"],
+                    postgresql_include=["valid_to", "unit_id", "assignment_id", "replied_at", "handle_due_at"],
+                    postgresql_where=sa.text("role = 'lead' AND active IS true"),
+                    sqlite_where=sa.text("role = 'lead' AND active IS 1"))
 
 
 def downgrade():
+    op.drop_index("ix_assignment_versions_lead_at", table_name="assignment_versions")
     op.drop_index("ix_assignments_missed_handle", table_name="assignments")
     for name, table, _ in reversed(INDEXES):
         op.drop_index(name, table_name=table)
