@@ -173,8 +173,8 @@ def tallies(user: User, window: Window, hot: Window) -> Tallies:
     for d, rt, ch, n, _ in rows["day"]:
         total, types, channels = by_day.setdefault(d, [0, dict.fromkeys(RequestType, 0), dict.fromkeys(Channel, 0)])
         by_day[d][0] = total + n
-        types[RequestType(rt) if not isinstance(rt, RequestType) else rt] += n
-        channels[Channel(ch) if not isinstance(ch, Channel) else ch] += n
+        types[rt] += n
+        channels[ch] += n
     return Tallies({d: tuple(v) for d, v in by_day.items()}, {r[0]: r[1] for r in rows["category"]},
                    {r[0]: r[1] for r in rows["district"]}, {r[0]: r[2] for r in rows["category"] if r[2]})
 
