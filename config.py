@@ -35,6 +35,9 @@ class Config:
     # replayed what the primary had committed, and reads the primary if it has not.
     REPORTS_DATABASE_URL = _driver_url(os.environ.get("REPORTS_DATABASE_URL"))
     REPORTS_REPLICA_MAX_WAIT_SECONDS = float(os.environ.get("HOTLINE_REPORTS_REPLICA_MAX_WAIT_SECONDS", "2"))
+    # A report's family queries run on this many database connections at once (PostgreSQL;
+    # all of them read one shared snapshot). 1 runs them one after another.
+    REPORTS_QUERY_WORKERS = int(os.environ.get("HOTLINE_REPORTS_QUERY_WORKERS", "2"))
     # A pooled connection idle for this many seconds is pinged before it is handed out (a
     # database restart is then noticed before a request uses a dead connection); one in
     # steady use is not pinged on every checkout (hotline.database.ping_idle_connections).

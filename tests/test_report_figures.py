@@ -231,3 +231,28 @@ def test_close_is_judged_against_each_tickets_own_first_deadline(world):
     assert first["ids"]["closed_late"] == {str(w.district.id): [y]} and first["ids"]["closed_on_time"] == {}
     by_round = build_report("weekly", W48, defs=Definitions(close_basis="round"), ids=True)
     assert by_round["ids"]["closed_on_time"] == {str(w.district.id): [y]}
+
+
+def test_repeat_calls_take_the_latest_earlier_call_of_the_number_within_the_window(world):
+    """重复来电 as both databases count it (PostgreSQL by a window over the number's calls,
+    SQLite by a probe per call): calls at the same second are not earlier than each other,
+    the previous call may lie before the week but must be within the window's days of the
+    call itself, and a call without a number is never a repeat."""
+    def call(moment, phone):
+        at(moment)
+        return world.record(caller_phone=phone).id
+
+    call(datetime(2026, 10, 24, 0, 0), "13900000002")  # 30 days before the week: in the scan, too early
+    call(datetime(2026, 10, 25, 10, 0), "13900000003")  # 29 days before Z's call below
+    a = call(datetime(2026, 11, 24, 9, 0), "13900000001")
+    b = call(datetime(2026, 11, 24, 9, 0), "13900000001")  # the same second as a: neither is earlier
+    c = call(datetime(2026, 11, 24, 9, 0, 1), "13900000001")  # a second later: a repeat
+    y = call(datetime(2026, 11, 23, 9, 0), "13900000002")
+    z = call(datetime(2026, 11, 23, 9, 0), "13900000003")
+    at(datetime(2026, 11, 30, 8, 0))
+    listed = build_report("weekly", W48, ids=True)
+    repeats = {i for per in listed["ids"]["repeat_calls"].values() for i in per}
+    calls = {i for per in listed["ids"]["calls"].values() for i in per}
+    assert {a, b, c, y, z} <= calls
+    assert repeats == {c, z}
+    assert build_report("weekly", W48)["city"]["values"]["repeat_calls"] == 2

@@ -20,7 +20,8 @@ from hotline.enums import UnitKind
 from hotline.extensions import db
 from hotline.reports.definitions import Definitions
 from hotline.reports.dashboard import day_of
-from hotline.reports.metrics import METRICS, Period, condition, counted, counts, item_ids
+from hotline.reports.metrics import (METRICS, Period, no_jit, condition, count_statements, counted, counts_from,
+                                     id_statements, ids_from, run_many)
 from hotline.units.models import Unit
 
 
@@ -102,13 +103,18 @@ def figure_ids(keys, p: Period, d: Definitions, nodes: list[UnitNode] | None = N
     keys = list(keys)
     averages = averages and "received" in keys
     wanted = keys + [b for b, _, _ in AVERAGES.values() if b not in keys and averages]
+    # every query of the figures at once (metrics.run_many: one snapshot, several connections)
+    statements = id_statements(wanted, p, d) if ids else count_statements(wanted, p, d)
+    sums = [(name, working_minutes_statement(basis, start, end, p, d))
+            for name, (basis, start, end) in AVERAGES.items()] if averages else []
+    no_jit()
+    results = run_many([stmt for _, stmt in statements] + [stmt for _, stmt in sums])
     if ids:
-        listed = item_ids(wanted, p, d)
+        listed = ids_from(wanted, statements, results)
         per_unit = {k: {uid: len(items) for uid, items in v.items()} for k, v in listed.items()}
     else:
-        listed, per_unit = None, counts(wanted, p, d)
-    minutes = {name: working_minutes(basis, start, end, p, d) for name, (basis, start, end) in AVERAGES.items()} \
-        if averages else {}
+        listed, per_unit = None, counts_from(wanted, statements, results)
+    minutes = {name: working_minutes_from(rows) for (name, _), rows in zip(sums, results[len(statements):])}
     return Figures(per_unit, minutes, nodes, listed)
 
 
@@ -151,9 +157,10 @@ def _wm_sqlite(element, compiler, **kw):
     return f"CAST(({compiler.process(element.clauses, **kw)}) / 60 AS INTEGER)"
 
 
-def working_minutes(basis: str, start: str, end: str, p: Period, d: Definitions) -> dict[int, int]:
-    """{unit_id: the sum of WorkCalendar.working_minutes_between(start, end)} over the rows
-    of figure `basis`, exactly, without a row in Python.
+def working_minutes_statement(basis: str, start: str, end: str, p: Period, d: Definitions) -> sa.Select:
+    """The sums working_minutes_from() needs, over the rows of figure `basis` with a
+    `start` and an `end` moment: {unit_id: the sum of WorkCalendar.working_minutes_between
+    (start, end)}, exactly, without a row in Python.
 
     The calendar counts, per working day between the two moments, the whole minutes of
     their overlap with the working hours. So a row spanning several days is its first
@@ -172,14 +179,24 @@ def working_minutes(basis: str, start: str, end: str, p: Period, d: Definitions)
     s, e = clamp(c[start]), clamp(c[end])
     first_day, last_day = day_of(c[start]).label("first_day"), day_of(c[end]).label("last_day")
     cond = condition(basis, c, p, d)
-    stmt = (sa.select(c.unit_id, first_day, last_day, sa.func.count(),
+    return (sa.select(c.unit_id, first_day, last_day, sa.func.count(),
                       sa.func.sum(whole_minutes(hi - s)), sa.func.sum(whole_minutes(e - lo)),
                       sa.func.sum(whole_minutes(sa.case((e > s, e - s), else_=0))))
             .where(c.unit_id.is_not(None), c[end].is_not(None), *([cond] if cond is not None else []))
             .group_by(c.unit_id, first_day, last_day))
+
+
+def working_minutes(basis: str, start: str, end: str, p: Period, d: Definitions) -> dict[int, int]:
+    """{unit_id: working minutes from `start` to `end`} summed over the rows of figure `basis`."""
+    return working_minutes_from(db.session.connection().execute(working_minutes_statement(basis, start, end, p, d)))
+
+
+def working_minutes_from(rows) -> dict[int, int]:
+    """{unit_id: working minutes} from working_minutes_statement()'s rows."""
+    cal = calendar()
     out: dict[int, int] = {}
     full = cal.minutes_per_day
-    for unit_id, first, last, n, head, tail, within in db.session.connection().execute(stmt):
+    for unit_id, first, last, n, head, tail, within in rows:
         if last < first:
             continue
         if first == last:

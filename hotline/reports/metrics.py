@@ -226,21 +226,35 @@ def _cases_open(p, d):
 # --- calls taken by the centre ---------------------------------------------------------------
 def _calls(p: Period, d: Definitions) -> sa.Select:
     """Tickets recorded in the period, the centre's: answered on the call (直办), and the
-    caller's previous ticket (by number) for 重复来电."""
-    t2 = aliased(Ticket)
+    caller's previous ticket (by number) for 重复来电: the latest one recorded earlier, at
+    most the window's days before the period began."""
     centre = sa.select(Unit.id).where(Unit.kind == UnitKind.CENTRE).order_by(Unit.id).limit(1).scalar_subquery()
+    since = p.start - timedelta(days=d.repeat_days)
+    if db.session.get_bind().dialect.name == "postgresql":
+        # one pass over the window's tickets, each number's calls in time order: the frame
+        # ends 1 µs before the row (PostgreSQL's resolution), so ties are not "earlier"
+        previous = sa.literal_column(
+            "max(tickets.created_at) OVER (PARTITION BY tickets.caller_phone ORDER BY tickets.created_at "
+            "RANGE BETWEEN UNBOUNDED PRECEDING AND interval '1 microsecond' PRECEDING)", sa.DateTime())
+        calls = (sa.select(Ticket.id, Ticket.created_at, Ticket.caller_phone, previous.label("previous"))
+                 .where(Ticket.created_at >= since, Ticket.created_at < p.as_of).subquery("calls"))
+        tid, created, phone, previous = calls.c.id, calls.c.created_at, calls.c.caller_phone, calls.c.previous
+        in_period = created >= p.start
+    else:
+        t2 = aliased(Ticket)
+        tid, created, phone = Ticket.id, Ticket.created_at, Ticket.caller_phone
+        previous = (sa.select(sa.func.max(t2.created_at)).where(
+            t2.caller_phone == Ticket.caller_phone, t2.created_at < Ticket.created_at, t2.created_at >= since,
+            t2.id != Ticket.id).scalar_subquery())
+        in_period = p.covers(Ticket.created_at)
     # one index-only probe per call (ix_ticket_events_answer): the work grows with the
     # period's calls, not with every call ever answered
-    direct = sa.exists(sa.select(TicketEvent.id).where(TicketEvent.ticket_id == Ticket.id,
+    direct = sa.exists(sa.select(TicketEvent.id).where(TicketEvent.ticket_id == tid,
                                                        TicketEvent.action == EventAction.ANSWER,
                                                        TicketEvent.at < p.as_of))
-    previous = (sa.select(sa.func.max(t2.created_at)).where(
-        t2.caller_phone == Ticket.caller_phone, t2.created_at < Ticket.created_at,
-        t2.created_at >= p.start - timedelta(days=d.repeat_days), t2.id != Ticket.id).scalar_subquery())
-    return (sa.select(centre.label("unit_id"), Ticket.id.label("ticket_id"), Ticket.id.label("item_id"),
-                      Ticket.created_at.label("at"), direct.label("direct"),
-                      sa.case((Ticket.caller_phone == "", None), else_=previous).label("previous_call"))
-            .where(p.covers(Ticket.created_at)))
+    return (sa.select(centre.label("unit_id"), tid.label("ticket_id"), tid.label("item_id"), created.label("at"),
+                      direct.label("direct"), sa.case((phone == "", None), else_=previous).label("previous_call"))
+            .where(in_period))
 
 
 class days_before(sa.sql.functions.FunctionElement):
@@ -383,7 +397,7 @@ METRICS: dict[str, Metric] = {m.key: m for m in [
 ]}
 
 
-def _no_jit() -> None:
+def no_jit() -> None:
     """PostgreSQL's JIT spends longer compiling these one-off report queries than running
     them; off for the rest of this transaction only."""
     if db.session.get_bind().dialect.name == "postgresql":
@@ -423,49 +437,150 @@ def _run(stmt):
     return db.session.connection().execute(stmt).all()
 
 
-def counts(keys, p: Period, d: Definitions) -> dict[str, dict[int, int]]:
-    """{key: {unit_id: count}}: per family one GROUP BY unit with a COUNT(*) FILTER per
-    figure (what the pages show; the ids stay in the database)."""
-    _no_jit()
-    out: dict[str, dict[int, int]] = {k: {} for k in keys}
+def _shared_snapshot(conn) -> str | None:
+    """PostgreSQL: the id of this transaction's snapshot, exported for other connections to
+    read exactly what it reads; None when that cannot hold (SQLite, a standby, or a
+    transaction that has written something the others would not see)."""
+    if conn.dialect.name != "postgresql":
+        return None
+    return conn.exec_driver_sql(
+        "SELECT CASE WHEN pg_is_in_recovery() OR pg_current_xact_id_if_assigned() IS NOT NULL THEN NULL "
+        "ELSE pg_export_snapshot() END").scalar()
+
+
+def _workers() -> int:
+    from flask import current_app
+
+    return max(1, int(current_app.config.get("REPORTS_QUERY_WORKERS", 2)))
+
+
+def run_many(stmts: list) -> list[list]:
+    """The rows of each statement, in order, all read from one snapshot of the database.
+
+    On PostgreSQL the statements run on REPORTS_QUERY_WORKERS connections at once (a
+    report is a dozen independent family queries, each mostly one core's work in the
+    database): the session's transaction exports its snapshot and each worker connection
+    imports it (SET TRANSACTION SNAPSHOT), so together they read exactly what one
+    transaction would have read at that moment. Elsewhere, or when the session's transaction has written
+    something the others could not see, they run one after another on the session."""
+    conn = db.session.connection()
+    workers = min(_workers(), len(stmts))
+    snapshot = _shared_snapshot(conn) if workers > 1 else None
+    if snapshot is None:
+        return [conn.execute(stmt).all() for stmt in stmts]
+    import queue
+    import threading
+
+    results: list = [None] * len(stmts)
+    todo: queue.SimpleQueue = queue.SimpleQueue()
+    for i in range(len(stmts)):
+        todo.put(i)
+    failures: list[BaseException] = []
+
+    def work(own):
+        try:
+            while not failures:
+                try:
+                    i = todo.get_nowait()
+                except queue.Empty:
+                    return
+                results[i] = own(stmts[i])
+        except BaseException as exc:  # re-raised in the caller's thread
+            failures.append(exc)
+
+    def on_worker_connection():
+        with conn.engine.connect().execution_options(isolation_level="REPEATABLE READ") as other:
+            other.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # the id is the server's own
+            other.exec_driver_sql("SET TRANSACTION READ ONLY")
+            work(lambda stmt: other.execute(stmt).all())
+            other.rollback()
+
+    def guarded():
+        try:
+            on_worker_connection()
+        except BaseException as exc:
+            failures.append(exc)
+
+    # not the session's own connection: in READ COMMITTED each of its statements would take
+    # a newer snapshot than the one exported
+    threads = [threading.Thread(target=guarded, name=f"report-query-{n}") for n in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if failures:
+        raise failures[0]
+    return results
+
+
+def count_statements(keys, p: Period, d: Definitions) -> list[tuple[list[str], sa.Select]]:
+    """Per family of `keys`: (its keys, one GROUP BY unit with a COUNT(*) FILTER per figure)."""
+    out = []
     for family, fam_keys in _by_family(keys).items():
         c = counted(family, p, d).c
         cols = []
         for k in fam_keys:
             cond = condition(k, c, p, d)
             cols.append((sa.func.count().filter(cond) if cond is not None else sa.func.count()).label(k))
-        stmt = sa.select(c.unit_id, *cols).where(c.unit_id.is_not(None)).group_by(c.unit_id)
-        for row in _run(stmt):
+        out.append((fam_keys, sa.select(c.unit_id, *cols).where(c.unit_id.is_not(None)).group_by(c.unit_id)))
+    return out
+
+
+def counts_from(keys, statements, results) -> dict[str, dict[int, int]]:
+    out: dict[str, dict[int, int]] = {k: {} for k in keys}
+    for (fam_keys, _), rows in zip(statements, results):
+        for row in rows:
             for k, n in zip(fam_keys, row[1:]):
                 if n:
                     out[k][row.unit_id] = n
     return out
 
 
-def item_ids(keys, p: Period, d: Definitions) -> dict[str, dict[int, list[int]]]:
-    """{key: {unit_id: [item ids, ascending]}}: the rows `counts` counts, listed: per family
-    one query with each figure's predicate as a flag of the row."""
-    _no_jit()
-    out: dict[str, dict[int, list[int]]] = {k: {} for k in keys}
+def counts(keys, p: Period, d: Definitions) -> dict[str, dict[int, int]]:
+    """{key: {unit_id: count}}: per family one GROUP BY unit with a COUNT(*) FILTER per
+    figure (what the pages show; the ids stay in the database)."""
+    no_jit()
+    statements = count_statements(keys, p, d)
+    return counts_from(keys, statements, run_many([stmt for _, stmt in statements]))
+
+
+def id_statements(keys, p: Period, d: Definitions) -> list[tuple[list[str], sa.Select]]:
+    """Per family of `keys`: (its keys, its rows' unit and item id with each figure's
+    predicate as a flag of the row)."""
+    out = []
     for family, fam_keys in _by_family(keys).items():
         c = counted(family, p, d).c
         flags = []
         for k in fam_keys:
             cond = condition(k, c, p, d)
             flags.append(sa.case((cond, 1), else_=0) if cond is not None else sa.literal(1))
-        stmt = (sa.select(c.unit_id, c.item_id, *flags).where(c.unit_id.is_not(None))
-                .order_by(c.unit_id, c.item_id))
+        out.append((fam_keys, sa.select(c.unit_id, c.item_id, *flags).where(c.unit_id.is_not(None))
+                    .order_by(c.unit_id, c.item_id)))
+    return out
+
+
+def ids_from(keys, statements, results) -> dict[str, dict[int, list[int]]]:
+    out: dict[str, dict[int, list[int]]] = {k: {} for k in keys}
+    for (fam_keys, _), rows in zip(statements, results):
         lists = [out[k] for k in fam_keys]
-        for row in _run(stmt):
+        for row in rows:
             for per_unit, flag in zip(lists, row[2:]):
                 if flag:
                     per_unit.setdefault(row[0], []).append(row[1])
     return out
 
 
+def item_ids(keys, p: Period, d: Definitions) -> dict[str, dict[int, list[int]]]:
+    """{key: {unit_id: [item ids, ascending]}}: the rows `counts` counts, listed: per family
+    one query with each figure's predicate as a flag of the row."""
+    no_jit()
+    statements = id_statements(keys, p, d)
+    return ids_from(keys, statements, run_many([stmt for _, stmt in statements]))
+
+
 def rows_of(family: str, p: Period, d: Definitions, *, order=None, limit: int | None = None) -> list:
     """The family's counted rows (all columns)."""
-    _no_jit()
+    no_jit()
     c = counted(family, p, d).c
     stmt = sa.select(*c)
     if order is not None:
