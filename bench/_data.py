@@ -75,9 +75,10 @@ APPEND_ORDER = [("tickets", "created_at"), ("assignments", "dispatched_at"), ("a
 
 def settle(echo=print) -> None:
     """PostgreSQL: lay each history table out in the order real use appends it (by the time
-    its rows are written). The generator writes a year of tickets in random order of time,
-    so a week's rows would otherwise lie scattered over the whole table, one page read per
-    row, which no centre's database looks like: its rows arrive day by day. CLUSTER by a
+    its rows are written). The generator writes each ticket's whole history at once, so a
+    week's assignments, events, replies and callbacks would otherwise lie scattered over
+    the tables, one page read per row, which no centre's database looks like: its rows
+    arrive day by day. CLUSTER by a
     throw-away index on the time column, then the index goes again."""
     import time
 
@@ -377,10 +378,13 @@ def _write_history(n: int, districts, handlers, leaves, users, *, end: datetime,
     next_aid = (db.session.scalar(sa.select(sa.func.max(Assignment.id))) or 0) + 1
     next_case = (db.session.scalar(sa.select(sa.func.max(SupervisionCase.id))) or 0) + 1
     S, A, E = TicketState, AssignmentState, EventAction
+    # ids follow time, as in real use (a ticket takes its id when it is recorded, so a
+    # month's tickets are a run of ids and their look-ups by ticket id touch one part of
+    # each index): every ticket's moment is drawn first, then numbered in time order
+    moments = sorted(start + timedelta(days=day, hours=hour, seconds=rng.randrange(3600))
+                     for day, hour in zip(rng.choices(range(days), day_w, k=n), rng.choices(range(24), HOURS, k=n)))
     for offset in range(0, n, batch):
         k = min(batch, n - offset)
-        day_of = rng.choices(range(days), day_w, k=k)
-        hour_of = rng.choices(range(24), HOURS, k=k)
         ch_of, ty_of = rng.choices(channels, channel_w, k=k), rng.choices(types, type_w, k=k)
         leaf_of, unit_of = rng.choices(leaves, leaf_w, k=k), rng.choices(handlers, unit_w, k=k)
         addr_of = rng.choices(addresses, addr_w, k=k)
@@ -389,7 +393,7 @@ def _write_history(n: int, districts, handlers, leaves, users, *, end: datetime,
                                               rows["ticket_events"])
         for j in range(k):
             tid = next_id + offset + j
-            created = start + timedelta(days=day_of[j], hours=hour_of[j], seconds=rng.randrange(3600))
+            created = moments[offset + j]
             rtype, unit = ty_of[j], unit_of[j]
             district = rng.choice(districts).id if rng.random() < 0.85 else None
             t = dict(id=tid, number=f"12345-{created:%Y%m%d}-{tid:07d}", version=5, channel=ch_of[j].value,

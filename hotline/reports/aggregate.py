@@ -20,8 +20,8 @@ from hotline.enums import UnitKind
 from hotline.extensions import db
 from hotline.reports.definitions import Definitions
 from hotline.reports.dashboard import day_of
-from hotline.reports.metrics import (METRICS, Period, no_jit, condition, count_statements, counted, counts_from,
-                                     id_statements, ids_from, run_many)
+from hotline.reports.metrics import (METRICS, Period, condition, count_statements, counted, counts_from,
+                                     id_statements, ids_from, report_settings, run_many)
 from hotline.units.models import Unit
 
 
@@ -107,7 +107,7 @@ def figure_ids(keys, p: Period, d: Definitions, nodes: list[UnitNode] | None = N
     statements = id_statements(wanted, p, d) if ids else count_statements(wanted, p, d)
     sums = [(name, working_minutes_statement(basis, start, end, p, d))
             for name, (basis, start, end) in AVERAGES.items()] if averages else []
-    no_jit()
+    report_settings()
     results = run_many([stmt for _, stmt in statements] + [stmt for _, stmt in sums])
     if ids:
         listed = ids_from(wanted, statements, results)

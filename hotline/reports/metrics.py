@@ -397,11 +397,18 @@ METRICS: dict[str, Metric] = {m.key: m for m in [
 ]}
 
 
-def no_jit() -> None:
-    """PostgreSQL's JIT spends longer compiling these one-off report queries than running
-    them; off for the rest of this transaction only."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.text("SET LOCAL jit = off"))
+#: A report's queries sort and hash a period's rows (a month: ~170 000 calls to order by
+#: number and time); PostgreSQL's default 4 MB spills those to disk.
+REPORT_SETTINGS = ("SET LOCAL jit = off", "SET LOCAL work_mem = '64MB'")
+
+
+def report_settings(conn=None) -> None:
+    """PostgreSQL, for the rest of this transaction only: JIT off (compiling these one-off
+    report queries takes longer than running them) and room to sort in memory."""
+    conn = conn if conn is not None else db.session.connection()
+    if conn.dialect.name == "postgresql":
+        for statement in REPORT_SETTINGS:
+            conn.exec_driver_sql(statement)
 
 
 def counted(family: str, p: Period, d: Definitions):
@@ -492,6 +499,7 @@ def run_many(stmts: list) -> list[list]:
         with conn.engine.connect().execution_options(isolation_level="REPEATABLE READ") as other:
             other.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # the id is the server's own
             other.exec_driver_sql("SET TRANSACTION READ ONLY")
+            report_settings(other)
             work(lambda stmt: other.execute(stmt).all())
             other.rollback()
 
@@ -539,7 +547,7 @@ def counts_from(keys, statements, results) -> dict[str, dict[int, int]]:
 def counts(keys, p: Period, d: Definitions) -> dict[str, dict[int, int]]:
     """{key: {unit_id: count}}: per family one GROUP BY unit with a COUNT(*) FILTER per
     figure (what the pages show; the ids stay in the database)."""
-    no_jit()
+    report_settings()
     statements = count_statements(keys, p, d)
     return counts_from(keys, statements, run_many([stmt for _, stmt in statements]))
 
@@ -573,14 +581,14 @@ def ids_from(keys, statements, results) -> dict[str, dict[int, list[int]]]:
 def item_ids(keys, p: Period, d: Definitions) -> dict[str, dict[int, list[int]]]:
     """{key: {unit_id: [item ids, ascending]}}: the rows `counts` counts, listed: per family
     one query with each figure's predicate as a flag of the row."""
-    no_jit()
+    report_settings()
     statements = id_statements(keys, p, d)
     return ids_from(keys, statements, run_many([stmt for _, stmt in statements]))
 
 
 def rows_of(family: str, p: Period, d: Definitions, *, order=None, limit: int | None = None) -> list:
     """The family's counted rows (all columns)."""
-    no_jit()
+    report_settings()
     c = counted(family, p, d).c
     stmt = sa.select(*c)
     if order is not None:

@@ -61,6 +61,9 @@ def _partial(name: str, column, where_pg: str, where_sqlite: str) -> sa.Index:
 _partial("ix_ticket_events_closing_at", TicketEvent.at, "to_state = 'closed'", "to_state = 'closed'")
 #: 重办: the reopens of a period
 _partial("ix_ticket_events_reopen_at", TicketEvent.at, "action = 'reopen'", "action = 'reopen'")
+#: 办结 against the deadline before the first reopen: a ticket's first reopen (one small probe)
+sa.Index("ix_ticket_events_ticket_reopen", TicketEvent.ticket_id, TicketEvent.at,
+         postgresql_where=sa.text("action = 'reopen'"), sqlite_where=sa.text("action = 'reopen'"))
 #: 直办: whether a call of the period was answered on it (one index-only probe per call)
 sa.Index("ix_ticket_events_answer", TicketEvent.ticket_id, TicketEvent.at,
          postgresql_where=sa.text("action = 'answer'"), sqlite_where=sa.text("action = 'answer'"))
