@@ -8,6 +8,7 @@ cell is the union of those lists and its length is the number shown.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 from datetime import timedelta
 from fractions import Fraction
 
@@ -94,28 +95,56 @@ class Figures:
 AVERAGES = {"sign_minutes": ("signed", "at", "signed_at"), "handle_minutes": ("answered", "at", "replied_at")}
 
 
+@dataclass
+class Planned:
+    """A set of figures as statements to run (together with others: run_many) and the fold
+    of their rows into Figures."""
+
+    statements: list
+    fold: Callable[[list], Figures]
+
+
+def plan_figures(keys, p: Period, d: Definitions, nodes: list[UnitNode] | None = None, *,
+                 averages: bool = True, ids: bool = True) -> Planned:
+    """The queries of figure_ids(), not yet run."""
+    nodes = nodes if nodes is not None else unit_nodes()
+    keys = list(keys)
+    averages = averages and "received" in keys
+    wanted = keys + [b for b, _, _ in AVERAGES.values() if b not in keys and averages]
+    statements = id_statements(wanted, p, d) if ids else count_statements(wanted, p, d)
+    sums = [(name, working_minutes_statement(basis, start, end, p, d))
+            for name, (basis, start, end) in AVERAGES.items()] if averages else []
+
+    def fold(results) -> Figures:
+        if ids:
+            listed = ids_from(wanted, statements, results)
+            per_unit = {k: {uid: len(items) for uid, items in v.items()} for k, v in listed.items()}
+        else:
+            listed, per_unit = None, counts_from(wanted, statements, results)
+        minutes = {name: working_minutes_from(rows) for (name, _), rows in zip(sums, results[len(statements):])}
+        return Figures(per_unit, minutes, nodes, listed)
+
+    return Planned([stmt for _, stmt in statements] + [stmt for _, stmt in sums], fold)
+
+
+def run_planned(*plans: Planned) -> list[Figures]:
+    """Every query of the plans at once (metrics.run_many: one snapshot, several
+    connections), folded plan by plan."""
+    report_settings()
+    results = run_many([stmt for plan in plans for stmt in plan.statements])
+    out, at = [], 0
+    for plan in plans:
+        out.append(plan.fold(results[at:at + len(plan.statements)]))
+        at += len(plan.statements)
+    return out
+
+
 def figure_ids(keys, p: Period, d: Definitions, nodes: list[UnitNode] | None = None, *,
                averages: bool = True, ids: bool = True) -> Figures:
     """The figures of `keys`: with `ids`, the item ids behind each (a snapshot's, a
     drill-down's) and the counts their lengths; without, the counts alone, counted in the
     database over the same rows by the same predicates."""
-    nodes = nodes if nodes is not None else unit_nodes()
-    keys = list(keys)
-    averages = averages and "received" in keys
-    wanted = keys + [b for b, _, _ in AVERAGES.values() if b not in keys and averages]
-    # every query of the figures at once (metrics.run_many: one snapshot, several connections)
-    statements = id_statements(wanted, p, d) if ids else count_statements(wanted, p, d)
-    sums = [(name, working_minutes_statement(basis, start, end, p, d))
-            for name, (basis, start, end) in AVERAGES.items()] if averages else []
-    report_settings()
-    results = run_many([stmt for _, stmt in statements] + [stmt for _, stmt in sums])
-    if ids:
-        listed = ids_from(wanted, statements, results)
-        per_unit = {k: {uid: len(items) for uid, items in v.items()} for k, v in listed.items()}
-    else:
-        listed, per_unit = None, counts_from(wanted, statements, results)
-    minutes = {name: working_minutes_from(rows) for (name, _), rows in zip(sums, results[len(statements):])}
-    return Figures(per_unit, minutes, nodes, listed)
+    return run_planned(plan_figures(keys, p, d, nodes, averages=averages, ids=ids))[0]
 
 
 # --- working minutes of a figure's rows, summed in the database ---------------------------

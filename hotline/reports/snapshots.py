@@ -19,7 +19,7 @@ from hotline.enums import AlertSubject
 from hotline.errors import ValidationFailed
 from hotline.extensions import db
 from hotline.reports import periods
-from hotline.reports.aggregate import centre_id, figure_ids, unit_nodes
+from hotline.reports.aggregate import Figures, Planned, centre_id, plan_figures, run_planned, unit_nodes
 from hotline.reports.definitions import Definitions, current, formulas
 from hotline.reports.metrics import METRICS, Period, rows_of
 from hotline.reports.models import KINDS, ReportSnapshot
@@ -65,7 +65,13 @@ def build_report(kind: str, key: str, now: datetime | None = None, defs: Definit
     d = defs or current()
     period = Period.of(start, end, now)
     nodes = unit_nodes()
-    figs = figure_ids(KEYS, period, d, nodes, ids=ids)
+    # the previous period for 环比 from its snapshot, or counted together with this one
+    previous, prev_key = (stored_previous(kind, start, now, d) if with_previous else None), None
+    plans = [plan_figures(KEYS, period, d, nodes, ids=ids)]
+    if with_previous and previous is None:
+        prev_key, previous_plan = previous_planned(kind, start, now, d)
+        plans.append(previous_plan)
+    figs, *prev_figs = run_planned(*plans)
     centre = centre_id(nodes)
     totals = {k: figs.rolled(k) for k in figs.counts}
     minutes = {k: figs.rolled_minutes(k) for k in figs.minutes}
@@ -95,13 +101,12 @@ def build_report(kind: str, key: str, now: datetime | None = None, defs: Definit
     if figs.ids is not None:
         data["ids"] = {k: {str(u): v for u, v in figs.ids[k].items()} for k in KEYS}
     if with_previous:
-        data["previous"] = previous_figures(kind, start, now, d)
+        data["previous"] = previous if previous is not None else previous_from(prev_key, prev_figs[0], d)
     return data
 
 
-def previous_figures(kind: str, start: datetime, now: datetime, d: Definitions) -> dict:
-    """The previous period's city figures for 环比: from its stored snapshot when there is
-    one, computed as of its end otherwise."""
+def stored_previous(kind: str, start: datetime, now: datetime, d: Definitions) -> dict | None:
+    """The previous period's city figures for 环比 from its stored snapshot (None: not stored)."""
     prev = periods.PREVIOUS[kind](start)
     stored = db.session.execute(
         sa.select(ReportSnapshot.data["legacy"], ReportSnapshot.data["city"])  # not its ids
@@ -110,9 +115,17 @@ def previous_figures(kind: str, start: datetime, now: datetime, d: Definitions) 
     if stored is not None and not stored[0]:
         city = stored[1]
         return {"period": prev, "values": city["values"], "rates": city["rates"], "stored": True}
-    # not stored: only the city's figures the rates need, as of its end
+    return None
+
+
+def previous_planned(kind: str, start: datetime, now: datetime, d: Definitions) -> tuple[str, Planned]:
+    """Not stored: only the city's figures the rates need, as of its end."""
+    prev = periods.PREVIOUS[kind](start)
     _, p_start, p_end = periods.parse(kind, prev)
-    figs = figure_ids(NEEDED + CENTRE_KEYS, Period.of(p_start, p_end, now), d, averages=False, ids=False)
+    return prev, plan_figures(NEEDED + CENTRE_KEYS, Period.of(p_start, p_end, now), d, averages=False, ids=False)
+
+
+def previous_from(prev: str, figs: Figures, d: Definitions) -> dict:
     values = {k: figs.city(k) for k in figs.counts}
     return {"period": prev, "values": values, "rates": rate_values(values, d), "stored": False}
 
