@@ -128,9 +128,11 @@ def _closed(p: Period, d: Definitions) -> sa.Select:
     closure = e.payload["closure"].as_string()
     first_reopen = (sa.select(sa.func.min(e2.at)).where(e2.ticket_id == e.ticket_id, e2.action == EventAction.REOPEN)
                     .correlate(e).scalar_subquery())  # two levels down: correlate explicitly
-    due_before_reopen = (sa.select(v2.handle_due_at).where(v2.assignment_id == v.assignment_id,
-                                                           as_of(v2, first_reopen)).limit(1)
-                         .correlate(v, e).scalar_subquery())
+    # asked only of tickets that were reopened (CASE evaluates it lazily; the reopen probe
+    # reads a small partial index)
+    due_before_reopen = sa.case((first_reopen.is_not(None), (
+        sa.select(v2.handle_due_at).where(v2.assignment_id == v.assignment_id, as_of(v2, first_reopen)).limit(1)
+        .correlate(v, e).scalar_subquery())), else_=None)
     return (sa.select(sa.func.coalesce(v.unit_id, lead_unit_of(e.ticket_id)).label("unit_id"), e.ticket_id,
                       e.ticket_id.label("item_id"), e.at, closure.label("closure"), v.replied_at,
                       v.handle_due_at, due_before_reopen.label("first_due"))
