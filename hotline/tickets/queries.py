@@ -181,6 +181,16 @@ def _queue_count(user: User, key: str, now):
     return stmt.scalar_subquery()
 
 
+def assignment_queue_total(user: User, key: str) -> int | None:
+    """The number of tickets in an assignment queue (待签收, 办理中, 即将超期, 已超期) as the
+    home page counts it, from the open assignments alone: the same tickets the queue's
+    list selects when nothing else narrows it. None for the other queues."""
+    now = clock_now()
+    if _open_assignment_conditions(key, now) is None:
+        return None
+    return db.session.scalar(sa.select(_queue_count(user, key, now)))
+
+
 def queue_counts(user: User) -> dict[str, int]:
     """One statement: a scalar subquery per queue the user works."""
     keys = queues_for(user)
@@ -324,12 +334,15 @@ def tickets_by_id(ids: list[int]) -> list[Ticket]:
 
 
 def ticket_page(stmt, *, page: int, per_page: int, keyset: str | None, after: int | None = None,
-                before: int | None = None, by_date_when_capped: bool = False) -> TicketPage:
+                before: int | None = None, by_date_when_capped: bool = False,
+                total: int | None = None) -> TicketPage:
     """A page of `stmt` (ordered). `keyset` is "desc" or "asc" when the order is the ticket
     id's (then `after` / `before` name the last / first id of the neighbouring page), None
     to page by offset. A relevance order over more than TOTAL_CAP matches is given up for
-    the newest first (`by_date_when_capped`): ranking a million matches costs seconds."""
-    total = capped_count(stmt)
+    the newest first (`by_date_when_capped`): ranking a million matches costs seconds.
+    `total`: the number of rows of `stmt` when the caller knows it (then not counted)."""
+    if total is None:
+        total = capped_count(stmt)
     capped = total > TOTAL_CAP
     if capped and by_date_when_capped:
         stmt, keyset = stmt.order_by(None).order_by(Ticket.id.desc()), "desc"
