@@ -194,6 +194,14 @@ class Assignment(db.Model):
         sa.Index("ix_assignments_active_handler", "handler_unit_id", "ticket_id",
                  postgresql_where=sa.text("active AND handler_unit_id IS NOT NULL"),
                  sqlite_where=sa.text("active AND handler_unit_id IS NOT NULL")),
+        # the unit scopes and the assignment queues joined to tickets in ticket id order,
+        # their units (and the open ones' state and deadlines) read from the index alone
+        sa.Index("ix_assignments_active_ticket", "ticket_id", postgresql_include=["unit_id", "handler_unit_id"],
+                 postgresql_where=sa.text("active"), sqlite_where=sa.text("active")),
+        sa.Index("ix_assignments_open_ticket", "ticket_id",
+                 postgresql_include=["state", "unit_id", "handler_unit_id", "sign_due_at", "handle_due_at"],
+                 postgresql_where=sa.text("active AND state IN ('dispatched', 'signed')"),
+                 sqlite_where=sa.text("active AND state IN ('dispatched', 'signed')")),
         # the reports' "dispatched in the period"
         sa.Index("ix_assignments_dispatched", "dispatched_at", "role"),
     )

@@ -181,6 +181,16 @@ def _queue_count(user: User, key: str, now):
     return stmt.scalar_subquery()
 
 
+def assignment_queue_total(user: User, key: str) -> int | None:
+    """The number of tickets in an assignment queue (待签收, 办理中, 即将超期, 已超期) as the
+    home page counts it, from the open assignments alone: the same tickets the queue's
+    list selects when nothing else narrows it. None for the other queues."""
+    now = clock_now()
+    if _open_assignment_conditions(key, now) is None:
+        return None
+    return db.session.scalar(sa.select(_queue_count(user, key, now)))
+
+
 def queue_counts(user: User) -> dict[str, int]:
     """One statement: a scalar subquery per queue the user works."""
     keys = queues_for(user)
@@ -192,6 +202,9 @@ def queue_counts(user: User) -> dict[str, int]:
 
 
 # --- search -----------------------------------------------------------------------------
+#: What a ticket list shows beside each ticket (its lead unit, its assignments).
+LIST_OPTIONS = (joinedload(Ticket.lead_unit), selectinload(Ticket.assignments))
+
 SORTS = {
     "created_desc": Ticket.id.desc(),
     "relevance": Ticket.id.desc(),  # without a keyword; with one, see below
@@ -274,7 +287,7 @@ def search_tickets(user: User, *, number=None, phone=None, text=None, category_i
         stmt = stmt.where(sa.exists(sa.select(Assignment.id).where(
             Assignment.ticket_id == Ticket.id, missed_handle_deadline(clock_now()),
             Assignment.handle_due_at >= day, Assignment.handle_due_at < day + timedelta(days=1))))
-    stmt = stmt.options(joinedload(Ticket.lead_unit), selectinload(Ticket.assignments))
+    stmt = stmt.options(*LIST_OPTIONS)
     if words and sort in (None, "", "relevance"):
         # relevance (a word in the title before one in the content or the address), then date
         return stmt.order_by(text_relevance(words).desc(), Ticket.created_at.desc(), Ticket.id.desc())
@@ -311,17 +324,33 @@ def capped_count(stmt, cap: int = TOTAL_CAP) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(sub))
 
 
+def tickets_by_id(ids: list[int]) -> list[Ticket]:
+    """The tickets of `ids` in that order, loaded as the lists show them (LIST_OPTIONS)."""
+    if not ids:
+        return []
+    loaded = {t.id: t for t in db.session.scalars(
+        sa.select(Ticket).where(Ticket.id.in_(ids)).options(*LIST_OPTIONS)).unique()}
+    return [loaded[i] for i in ids]
+
+
 def ticket_page(stmt, *, page: int, per_page: int, keyset: str | None, after: int | None = None,
-                before: int | None = None, by_date_when_capped: bool = False) -> TicketPage:
+                before: int | None = None, by_date_when_capped: bool = False,
+                total: int | None = None) -> TicketPage:
     """A page of `stmt` (ordered). `keyset` is "desc" or "asc" when the order is the ticket
     id's (then `after` / `before` name the last / first id of the neighbouring page), None
     to page by offset. A relevance order over more than TOTAL_CAP matches is given up for
-    the newest first (`by_date_when_capped`): ranking a million matches costs seconds."""
-    total = capped_count(stmt)
+    the newest first (`by_date_when_capped`): ranking a million matches costs seconds.
+    `total`: the number of rows of `stmt` when the caller knows it (then not counted)."""
+    if total is None:
+        total = capped_count(stmt)
     capped = total > TOTAL_CAP
     if capped and by_date_when_capped:
         stmt, keyset = stmt.order_by(None).order_by(Ticket.id.desc()), "desc"
     page = max(page, 1)
+    # The page's ids first (the filters, the order, the offset read from indexes, mostly
+    # index only), then those tickets' rows: the rows of the tickets skipped by an offset,
+    # or passed over by a scan in id order, are never read.
+    ids_stmt = stmt.with_only_columns(Ticket.id)
     if keyset is not None and (after is not None or before is not None):
         newer = Ticket.id > (before if before is not None else after)
         older = Ticket.id < (before if before is not None else after)
@@ -329,18 +358,19 @@ def ticket_page(stmt, *, page: int, per_page: int, keyset: str | None, after: in
             cond, order = (newer, Ticket.id.asc()) if keyset == "desc" else (older, Ticket.id.desc())
         else:
             cond, order = (older, Ticket.id.desc()) if keyset == "desc" else (newer, Ticket.id.asc())
-        rows = db.session.scalars(stmt.where(cond).order_by(None).order_by(order).limit(per_page + 1)).unique().all()
-        more = len(rows) > per_page
-        rows = rows[:per_page]
+        ids = db.session.scalars(ids_stmt.where(cond).order_by(None).order_by(order).limit(per_page + 1)).all()
+        more = len(ids) > per_page
+        ids = ids[:per_page]
         if before is not None:
-            rows.reverse()
+            ids.reverse()
         more_before = more if before is not None else True
         more_after = more if before is None else True
     else:
-        rows = db.session.scalars(stmt.limit(per_page + 1).offset((page - 1) * per_page)).unique().all()
-        more_after = len(rows) > per_page
-        rows = rows[:per_page]
+        ids = db.session.scalars(ids_stmt.limit(per_page + 1).offset((page - 1) * per_page)).all()
+        more_after = len(ids) > per_page
+        ids = ids[:per_page]
         more_before = page > 1
+    rows = tickets_by_id(ids)
     if page > 1 and not rows:
         abort(404)  # past the last page
     more_before = more_before and page > 1 and bool(rows)

@@ -21,6 +21,11 @@ WEIGHTS = (4, 2, 1)
 
 
 def _contains(column, word: str):
+    """`column` contains `word`, case-insensitively; a word without letters that have a
+    case (Chinese, digits) by a plain LIKE, the same answer without lowering both sides
+    (PostgreSQL's ILIKE lowers the whole text of every row it tests)."""
+    if word.lower() == word == word.upper():
+        return column.contains(word, autoescape=True)
     return column.icontains(word, autoescape=True)
 
 

@@ -17,8 +17,8 @@ from hotline.supervision.queries import instructions_for, open_case_for
 from hotline.tickets.attachments import attachment_path, check_files, discard, stage_files
 from hotline.tickets.forms import SearchForm
 from hotline.tickets.models import Attachment, Reply, Ticket, TicketReturn
-from hotline.tickets.queries import (QUEUES, can_see_caller, earlier_tickets, get_visible_ticket, queue_counts,
-                                     queues_for, search_tickets, ticket_page)
+from hotline.tickets.queries import (QUEUES, assignment_queue_total, can_see_caller, earlier_tickets,
+                                     get_visible_ticket, queue_counts, queues_for, search_tickets, ticket_page)
 from hotline.units.queries import district_choices, unit_choices
 from hotline.security import page_arg
 
@@ -55,7 +55,9 @@ def search():
     sort = filters.get("sort") or "created_desc"
     ranked = bool(filters.get("text") and filters["text"].split()) and sort == "relevance"
     keyset = None if ranked else {"created_desc": "desc", "relevance": "desc", "created_asc": "asc"}.get(sort)
-    pagination = ticket_page(stmt, page=page_arg(),
+    narrowed = any(v is not None and v is not False and v != "" for k, v in filters.items() if k != "sort")
+    total = assignment_queue_total(current_user, queue) if queue and not narrowed else None
+    pagination = ticket_page(stmt, page=page_arg(), total=total,
                              per_page=current_app.config["TICKETS_PER_PAGE"], keyset=keyset,
                              after=request.args.get("after", type=int), before=request.args.get("before", type=int),
                              by_date_when_capped=ranked)
