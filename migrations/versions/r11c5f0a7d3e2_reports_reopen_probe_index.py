@@ -8,7 +8,7 @@ be read from memory, where the probe through every event of the ticket read the 
 events index.
 
 Revision ID: r11c5f0a7d3e2
-Revises: i2c7e4a0b1d3
+Revises: p14a1c5e7d9b2
 Create Date: 2026-12-01 06:00:00
 
 """
@@ -17,7 +17,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "r11c5f0a7d3e2"
-down_revision = "i2c7e4a0b1d3"
+down_revision = "p14a1c5e7d9b2"
 branch_labels = None
 depends_on = None
 
