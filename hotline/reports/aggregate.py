@@ -21,7 +21,7 @@ from hotline.enums import UnitKind
 from hotline.extensions import db
 from hotline.reports.definitions import Definitions
 from hotline.reports.dashboard import day_of
-from hotline.reports.metrics import (METRICS, Period, condition, count_statements, counted, counts_from,
+from hotline.reports.metrics import (FAMILIES, METRICS, Period, condition, count_statements, counted, counts_from,
                                      id_statements, ids_from, report_settings, run_many)
 from hotline.units.models import Unit
 
@@ -102,6 +102,7 @@ class Planned:
 
     statements: list
     fold: Callable[[list], Figures]
+    weights: list[int]  # each statement's rough cost (metrics.Family.weight)
 
 
 def plan_figures(keys, p: Period, d: Definitions, nodes: list[UnitNode] | None = None, *,
@@ -115,6 +116,9 @@ def plan_figures(keys, p: Period, d: Definitions, nodes: list[UnitNode] | None =
     sums = [(name, working_minutes_statement(basis, start, end, p, d))
             for name, (basis, start, end) in AVERAGES.items()] if averages else []
 
+    weights = [FAMILIES[METRICS[k[0]].family].weight for k, _ in statements] + \
+        [FAMILIES[METRICS[AVERAGES[name][0]].family].weight for name, _ in sums]
+
     def fold(results) -> Figures:
         if ids:
             listed = ids_from(wanted, statements, results)
@@ -124,14 +128,15 @@ def plan_figures(keys, p: Period, d: Definitions, nodes: list[UnitNode] | None =
         minutes = {name: working_minutes_from(rows) for (name, _), rows in zip(sums, results[len(statements):])}
         return Figures(per_unit, minutes, nodes, listed)
 
-    return Planned([stmt for _, stmt in statements] + [stmt for _, stmt in sums], fold)
+    return Planned([stmt for _, stmt in statements] + [stmt for _, stmt in sums], fold, weights)
 
 
 def run_planned(*plans: Planned) -> list[Figures]:
     """Every query of the plans at once (metrics.run_many: one snapshot, several
     connections), folded plan by plan."""
     report_settings()
-    results = run_many([stmt for plan in plans for stmt in plan.statements])
+    results = run_many([stmt for plan in plans for stmt in plan.statements],
+                       [w for plan in plans for w in plan.weights])
     out, at = [], 0
     for plan in plans:
         out.append(plan.fold(results[at:at + len(plan.statements)]))
@@ -222,18 +227,25 @@ def working_minutes(basis: str, start: str, end: str, p: Period, d: Definitions)
 
 def working_minutes_from(rows) -> dict[int, int]:
     """{unit_id: working minutes} from working_minutes_statement()'s rows."""
+    rows = [r for r in rows if r[2] >= r[1]]
+    if not rows:
+        return {}
     cal = calendar()
-    out: dict[int, int] = {}
     full = cal.minutes_per_day
+    # working days before each day of the rows' span, so a row's days between are a subtraction
+    lo, hi = min(r[1] for r in rows), max(r[2] for r in rows)
+    workday = [cal.is_workday(lo + timedelta(days=i)) for i in range((hi - lo).days + 1)]
+    before = [0]
+    for w in workday:
+        before.append(before[-1] + w)
+    out: dict[int, int] = {}
     for unit_id, first, last, n, head, tail, within in rows:
-        if last < first:
-            continue
-        if first == last:
-            minutes = within if cal.is_workday(first) else 0
+        f, t = (first - lo).days, (last - lo).days
+        if f == t:
+            minutes = within if workday[f] else 0
         else:
-            between = sum(cal.is_workday(first + timedelta(days=i)) for i in range(1, (last - first).days))
-            minutes = ((head if cal.is_workday(first) else 0) + (tail if cal.is_workday(last) else 0)
-                       + full * n * between)
+            between = before[t] - before[f + 1]  # working days strictly between first and last
+            minutes = (head if workday[f] else 0) + (tail if workday[t] else 0) + full * n * between
         out[unit_id] = out.get(unit_id, 0) + int(minutes)
     return out
 

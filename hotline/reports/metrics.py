@@ -81,6 +81,9 @@ class Family:
     #: the first in that order of the rows meeting the condition (e.g. a ticket's chosen
     #: callback); None: the query's rows are already one per counted thing
     pick: Callable | None = None
+    #: its rough cost over a period (1: a few index reads; more: a probe or a sort per row),
+    #: so run_many starts the long queries first
+    weight: int = 1
 
 
 @dataclass(frozen=True)
@@ -285,21 +288,21 @@ def _repeat(c, p, d):
 
 
 FAMILIES: dict[str, Family] = {f.name: f for f in [
-    Family("dispatched", "assignments", _dispatched(AssignmentRole.LEAD)),
+    Family("dispatched", "assignments", _dispatched(AssignmentRole.LEAD), weight=3),
     Family("co_dispatched", "assignments", _dispatched(AssignmentRole.CO)),
-    Family("closed", "tickets", _closed, _last_per_item),
+    Family("closed", "tickets", _closed, _last_per_item, weight=8),
     Family("overdue", "assignments", _overdue(AssignmentRole.LEAD)),
     Family("co_overdue", "assignments", _overdue(AssignmentRole.CO)),
     Family("returns", "returns", _returns),
     Family("extensions", "extensions", _extensions),
     Family("reopens", "tickets", _reopens, distinct_items),
-    Family("replies", "replies", _replies),
+    Family("replies", "replies", _replies, weight=3),
     Family("cases_opened", "cases", _cases_opened),
     Family("cases_closed", "cases", _cases_closed),
     Family("cases_open", "cases", _cases_open),
-    Family("callbacks", "tickets", callbacks_query, pick_callback),
+    Family("callbacks", "tickets", callbacks_query, pick_callback, weight=5),
     Family("pending_decisions", "tickets", pending_decisions_query, waiting),
-    Family("calls", "tickets", _calls),
+    Family("calls", "tickets", _calls, weight=6),
 ]}
 
 
@@ -463,7 +466,7 @@ def _workers() -> int:
     return max(1, int(current_app.config.get("REPORTS_QUERY_WORKERS", 2)))
 
 
-def run_many(stmts: list) -> list[list]:
+def run_many(stmts: list, weights: list[int] | None = None) -> list[list]:
     """The rows of each statement, in order, all read from one snapshot of the database.
 
     On PostgreSQL the statements run on REPORTS_QUERY_WORKERS connections at once (a
@@ -471,7 +474,9 @@ def run_many(stmts: list) -> list[list]:
     database): the session's transaction exports its snapshot and each worker connection
     imports it (SET TRANSACTION SNAPSHOT), so together they read exactly what one
     transaction would have read at that moment. Elsewhere, or when the session's transaction has written
-    something the others could not see, they run one after another on the session."""
+    something the others could not see, they run one after another on the session.
+    `weights` (Family.weight) start the long ones first, so no worker is left with a long
+    query at the end while the others are idle."""
     conn = db.session.connection()
     workers = min(_workers(), len(stmts))
     snapshot = _shared_snapshot(conn) if workers > 1 else None
@@ -482,7 +487,7 @@ def run_many(stmts: list) -> list[list]:
 
     results: list = [None] * len(stmts)
     todo: queue.SimpleQueue = queue.SimpleQueue()
-    for i in range(len(stmts)):
+    for i in sorted(range(len(stmts)), key=lambda i: -(weights[i] if weights else 1)):  # the longest first
         todo.put(i)
     failures: list[BaseException] = []
 
