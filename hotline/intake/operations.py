@@ -53,14 +53,16 @@ def record_ticket(actor: User, draft: dict, *, answer: str | None = None, kb_art
     rule = None
     if answer is None and ending is None and auto_dispatch and auto_dispatch_enabled():
         rule = certain_match(fields["category_id"], fields["district_id"])  # in memory
-    # Everything read, now the writes: the day's number (its row stays locked until the
-    # commit, so it is taken last before the inserts), the ticket and its event.
+    ticket = Ticket(version=1, state=TicketState.PENDING_DISPATCH, created_at=at, updated_at=at,
+                    created_by_id=actor.id, query_code=query_code, **fields, **(origin or {}))
+    ticket.assignments = []  # new: nothing to load (no SELECT when read back)
+    # Everything read and built, now the writes: the day's number (its row stays locked
+    # until the commit, and every other intake waits for it meanwhile, so it is taken
+    # last, just before the inserts), the ticket and its event.
     # Both rows are written at once (write_now: one statement on PostgreSQL, no unit of
     # work, nothing read back); the objects are then in the session as if loaded, so what
     # follows (直接答复, an ending, auto-dispatch) changes them as any action does.
-    ticket = Ticket(number=allocate_number(at), version=1, state=TicketState.PENDING_DISPATCH, created_at=at,
-                    updated_at=at, created_by_id=actor.id, query_code=query_code, **fields, **(origin or {}))
-    ticket.assignments = []  # new: nothing to load (no SELECT when read back)
+    ticket.number = allocate_number(at)
     record(ticket, actor, EventAction.RECORD, None, at=at, write_now=True)
     attach(ticket.id, attachments, actor, at)
     if answer is not None:
