@@ -55,11 +55,13 @@ def create_ticket(body: TicketCreate):
                 snapshot = refcache.current()  # the reference data this transaction saw
             break
         except idempotency.Used as used:  # the key's first request was answered: its answer again
-            resp = ticket_json(used.number, used.status)
-            resp.headers["Location"] = url_for("api.get_ticket", number=used.number)
-            resp.headers["Idempotent-Replayed"] = "true"
-            return resp
+            return _replayed(used)
         except IntegrityError:
+            if key:  # the key's row was refused: a request with the same key was recorded first
+                try:
+                    idempotency.replay_if_used(g.api_token, key, digest)
+                except idempotency.Used as used:
+                    return _replayed(used)
             if attempt == 2:
                 raise
     # The answer: the ticket as written, from the session (kept loaded through the commit,
@@ -74,19 +76,29 @@ def create_ticket(body: TicketCreate):
     return resp
 
 
+def _replayed(used: idempotency.Used):
+    resp = ticket_json(used.number, used.status)
+    resp.headers["Location"] = url_for("api.get_ticket", number=used.number)
+    resp.headers["Idempotent-Replayed"] = "true"
+    return resp
+
+
 def _create(user, key, digest, draft, origin, answer) -> tuple[Ticket, int]:
     """(the ticket, status). With a key: a key already used is found only when the create
-    cannot go on (refused, or its key row conflicts), so the common path spends one
-    INSERT on it (idempotency.claim); idempotency.Used rolls back and replays."""
+    cannot go on (refused, or its key row conflicts), so the common path spends nothing
+    on it but its row, written with the new ticket and its event (one statement on
+    PostgreSQL); idempotency.Used rolls back and replays. A platform's ticket sent again
+    (not created) claims the key by its own INSERT (idempotency.claim)."""
     token = g.api_token
+    rows = [(idempotency.key_row(token, key, digest, 201), "ticket_id")] if key else []
     try:
-        ticket, created = receive(user, draft, origin, answer=answer)
+        ticket, created = receive(user, draft, origin, answer=answer, with_rows=rows)
     except DomainError:
         if key:
             idempotency.replay_if_used(token, key, digest)  # a retry whose world has changed since
         raise
     status = 201 if created else 200
-    if key and not idempotency.claim(token, key, digest, ticket.id, status):
+    if key and not created and not idempotency.claim(token, key, digest, ticket.id, status):
         idempotency.replay_if_used(token, key, digest)
         raise RuntimeError("idempotency key conflict without a stored key")  # unreachable
     return ticket, status
