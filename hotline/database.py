@@ -270,7 +270,23 @@ def _chain(mapper, keys: tuple, children: tuple):
     stmt = sa.select(parent.c[pk_col.key], *[c.c.id.label(f"child{i}") for i, c in enumerate(inserted)])
     for child in inserted:
         stmt = stmt.join_from(parent, child, child.c.parent_id == parent.c[pk_col.key])
+    _psycopg_caches(len(keys) + sum(len(child_keys) for _, _, child_keys in children))
     return _STATEMENTS.setdefault(cache_key, stmt)
+
+
+def _psycopg_caches(params: int) -> None:
+    """psycopg turns a query's %(name)s placeholders into PostgreSQL's $n once and caches
+    that, but only for a query of at most 50 parameters (psycopg._queries,
+    MAX_CACHED_STATEMENT_PARAMS): a ticket, its event and the API's idempotency key in one
+    statement have 55, and converting again on every create cost about 1 000 Python calls.
+    Raise the limit to what these statements need (nothing else changes: the cache is an
+    LRU of the converted queries)."""
+    try:
+        from psycopg import _queries
+    except ImportError:  # another driver
+        return
+    if params > getattr(_queries, "MAX_CACHED_STATEMENT_PARAMS", params):
+        _queries.MAX_CACHED_STATEMENT_PARAMS = params
 
 
 def _attach(session, obj) -> None:
