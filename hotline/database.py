@@ -244,26 +244,49 @@ def _single(mapper):
         return _STATEMENTS.setdefault(mapper, mapper.local_table.insert().returning(pk_col))
 
 
-def _pair(mapper, child_mapper, fk: str, keys: tuple, child_keys: tuple):
-    """PostgreSQL: both rows in one statement, the child's foreign key from the parent's
-    INSERT … RETURNING (a data-modifying WITH)."""
-    cache_key = (mapper, child_mapper, fk, keys, child_keys)
+def _chain(mapper, keys: tuple, children: tuple):
+    """PostgreSQL: the row and its children in one statement, each child's foreign key from
+    the parent's INSERT … RETURNING (data-modifying WITHs); `children` is ((mapper, fk,
+    column keys), …). Answers (parent id, child ids …)."""
+    cache_key = (mapper, keys, children)
     try:
         return _STATEMENTS[cache_key]
     except KeyError:
         pass
     import sqlalchemy as sa
 
-    table, child_table = mapper.local_table, child_mapper.local_table
+    table = mapper.local_table
     (pk_col,) = mapper.primary_key
-    (child_pk,) = child_mapper.primary_key
     parent = (table.insert().values({table.c[k]: sa.bindparam("p_" + k, type_=table.c[k].type) for k in keys})
               .returning(pk_col).cte("parent"))
-    select = sa.select(parent.c[pk_col.key],
-                       *[sa.bindparam("c_" + k, type_=child_table.c[k].type) for k in child_keys])
-    stmt = (child_table.insert().from_select([fk, *child_keys], select)
-            .returning(child_pk, child_table.c[fk]))
+    inserted = []
+    for i, (child_mapper, fk, child_keys) in enumerate(children):
+        child_table = child_mapper.local_table
+        (child_pk,) = child_mapper.primary_key
+        select = sa.select(parent.c[pk_col.key],
+                           *[sa.bindparam(f"c{i}_{k}", type_=child_table.c[k].type) for k in child_keys])
+        inserted.append(child_table.insert().from_select([fk, *child_keys], select)
+                        .returning(child_pk.label("id"), child_table.c[fk].label("parent_id")).cte(f"child{i}"))
+    stmt = sa.select(parent.c[pk_col.key], *[c.c.id.label(f"child{i}") for i, c in enumerate(inserted)])
+    for child in inserted:
+        stmt = stmt.join_from(parent, child, child.c.parent_id == parent.c[pk_col.key])
+    _psycopg_caches(len(keys) + sum(len(child_keys) for _, _, child_keys in children))
     return _STATEMENTS.setdefault(cache_key, stmt)
+
+
+def _psycopg_caches(params: int) -> None:
+    """psycopg turns a query's %(name)s placeholders into PostgreSQL's $n once and caches
+    that, but only for a query of at most 50 parameters (psycopg._queries,
+    MAX_CACHED_STATEMENT_PARAMS): a ticket, its event and the API's idempotency key in one
+    statement have 55, and converting again on every create cost about 1 000 Python calls.
+    Raise the limit to what these statements need (nothing else changes: the cache is an
+    LRU of the converted queries)."""
+    try:
+        from psycopg import _queries
+    except ImportError:  # another driver
+        return
+    if params > getattr(_queries, "MAX_CACHED_STATEMENT_PARAMS", params):
+        _queries.MAX_CACHED_STATEMENT_PARAMS = params
 
 
 def _attach(session, obj) -> None:
@@ -280,9 +303,11 @@ def insert_now(obj, session=None, *, then=None):
     their column's default, or None), so reading it back costs nothing and a later
     change is an UPDATE at the next flush like any loaded object's.
 
-    `then=(child, "fk")`: a new row referring to this one by its column `fk` (a ticket's
-    first event), written with it: on PostgreSQL by the same statement (one round trip),
-    elsewhere by a second INSERT; the child is attached the same way.
+    `then=(child, "fk")`, or a list of such pairs: new rows referring to this one by
+    their column `fk` (a ticket's first event), written with it: on PostgreSQL by the
+    same statement (one round trip), elsewhere by one INSERT each after it; the children
+    are attached the same way. A child refused by a constraint (a unique key taken) fails
+    the whole statement: nothing of it is written.
 
     For the hot path of recording a ticket, where the unit of work's bookkeeping costs
     more than the statements. No flush hook sees these rows: callers do what a hook
@@ -298,18 +323,22 @@ def insert_now(obj, session=None, *, then=None):
         state.dict[pk] = conn.execute(_single(mapper), values).scalar_one()
         _attach(session, obj)
         return obj
-    child, fk = then
-    child_state, child_mapper, child_pk, child_values = _row(child, skip=(fk,))
+    pairs = [then] if isinstance(then, tuple) else list(then)
+    rows = [(child, fk, _row(child, skip=(fk,))) for child, fk in pairs]
     if conn.dialect.name == "postgresql":
         params = {"p_" + k: v for k, v in values.items()}
-        params.update(("c_" + k, v) for k, v in child_values.items())
-        child_id, parent_id = conn.execute(
-            _pair(mapper, child_mapper, fk, tuple(values), tuple(child_values)), params).one()
+        for i, (_, _, (_, _, _, child_values)) in enumerate(rows):
+            params.update((f"c{i}_{k}", v) for k, v in child_values.items())
+        spec = tuple((child_mapper, fk, tuple(child_values))
+                     for _, fk, (_, child_mapper, _, child_values) in rows)
+        parent_id, *child_ids = conn.execute(_chain(mapper, tuple(values), spec), params).one()
     else:
         parent_id = conn.execute(_single(mapper), values).scalar_one()
-        child_id = conn.execute(_single(child_mapper), {**child_values, fk: parent_id}).scalar_one()
+        child_ids = [conn.execute(_single(child_mapper), {**child_values, fk: parent_id}).scalar_one()
+                     for _, fk, (_, child_mapper, _, child_values) in rows]
     state.dict[pk] = parent_id
-    child_state.dict[fk], child_state.dict[child_pk] = parent_id, child_id
     _attach(session, obj)
-    _attach(session, child)
+    for (child, fk, (child_state, _, child_pk, _)), child_id in zip(rows, child_ids):
+        child_state.dict[fk], child_state.dict[child_pk] = parent_id, child_id
+        _attach(session, child)
     return obj

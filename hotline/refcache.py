@@ -32,6 +32,7 @@ object (to dispatch to a unit, say) loads it by id (`db.session.get`).
 """
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
 from dataclasses import dataclass
@@ -182,6 +183,21 @@ def current(session: Session | None = None) -> Snapshot:
 
 
 _SEEN_KEY = "hotline_refcache_seen"  # session.info: the version read along with another query
+
+
+@contextlib.contextmanager
+def carried(snapshot: Snapshot, session: Session | None = None):
+    """Read with `snapshot`, the one a transaction that has just committed used (take it
+    with `current()` inside that transaction), without reading the version again: for an
+    answer built after the commit from what the transaction wrote, as it would have been
+    built just before the commit. Only inside the block; a transaction begun inside it
+    uses the snapshot too, one begun after it reads the version afresh."""
+    session = session or db.session()
+    session.info[_TXN_KEY] = snapshot
+    try:
+        yield snapshot
+    finally:
+        session.info.pop(_TXN_KEY, None)
 
 
 def version_column():

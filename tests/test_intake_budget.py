@@ -8,9 +8,9 @@ WITH), elsewhere two, so each budget is one less there:
 - the intake page (POST /intake/new, logged in): 3 (4) — the user with unit, roles and
   the reference data's version, the day's number, the ticket with its event;
 - POST /api/v1/tickets with an Idempotency-Key and the database's rate-limit counters:
-  5 (6) — the two counts in one upsert, the token with its user, unit, roles and the
-  reference version, the day's number, the ticket with its event, the key; without a
-  key 4 (5).
+  4 (6) — the two counts in one upsert, the token with its user, unit, roles and the
+  reference version, the day's number, the ticket with its event and the key (elsewhere
+  three INSERTs); without a key 4 (5).
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ from tests.test_pages import csrf_token, login
 from tests.test_workbench import intake_data, page
 
 FORM_BUDGET = 3
-API_BUDGET = 5
+API_BUDGET = 4
 API_BUDGET_WITHOUT_KEY = 4
 CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA")
 
@@ -112,7 +112,11 @@ def test_the_api_records_a_ticket_within_its_budget(world, client, with_key, db_
     with statements(db.engine) as seen:  # the request's own statements only
         resp = api.post("/api/v1/tickets", json=body, headers=extra)
     assert resp.status_code == 201, resp.get_data(as_text=True)
-    assert len(seen) <= budget(API_BUDGET if with_key else API_BUDGET_WITHOUT_KEY, db_kind), show(seen)
+    limit = budget(API_BUDGET if with_key else API_BUDGET_WITHOUT_KEY, db_kind)
+    if with_key and db_kind != "postgresql":
+        limit += 1  # the key's row is a third INSERT there
+    assert len(seen) <= limit, show(seen)
+    assert writes(seen, "idempotency_keys") == (1 if with_key else 0)
     assert writes(seen, "tickets") == 1 and writes(seen, "ticket_events") == 1
     assert not any(s.startswith("SELECT tickets.") for s in seen), "the answer is built without reading back"
     # the answer built from the session is the one a later read gives
@@ -314,3 +318,21 @@ def test_a_connection_is_pinged_only_after_idling_and_a_dead_one_is_replaced(wor
     if pid is not None:
         with db.engine.connect() as conn:
             assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
+
+
+def test_the_api_create_statement_stays_in_psycopgs_query_cache(world, client, db_kind):
+    """The ticket, its event and the key in one statement have more parameters than
+    psycopg caches the conversion of by default (50): hotline.database raises that limit,
+    or every create would convert its query again."""
+    if db_kind != "postgresql":
+        pytest.skip("psycopg's query cache")
+    from psycopg import _queries
+
+    api = api_as(client, world.operator)
+    headers = lambda: {"Idempotency-Key": uuid.uuid4().hex}  # noqa: E731
+    assert api.post("/api/v1/tickets", json=api_body(world), headers=headers()).status_code == 201
+    with statements(db.engine) as seen:
+        assert api.post("/api/v1/tickets", json=api_body(world), headers=headers()).status_code == 201
+    (chain,) = [s for s in seen if s.startswith("WITH parent")]
+    assert chain.count("%(") <= _queries.MAX_CACHED_STATEMENT_PARAMS
+    assert len(chain.encode()) <= _queries.MAX_CACHED_STATEMENT_LENGTH

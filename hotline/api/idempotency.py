@@ -5,11 +5,13 @@ A key belongs to one token and remembers the SHA-256 of the request's canonical 
 (keys sorted, no spaces), the ticket it made and the status it was answered with. The
 same key with another body is refused (409 IDEMPOTENCY_CONFLICT).
 
-Races: the key row is written last in the create's transaction, by one
-INSERT … ON CONFLICT DO NOTHING RETURNING (`claim`). On PostgreSQL a concurrent request
-with the same key waits on the unique index (token_id, key) until the first commits and
-then inserts nothing; it rolls back its ticket (the day's number is handed back) and
-answers with the stored key's ticket (`Used`). A request refused by validation looks the
+Races: the key row is written with the new ticket and its event (`key_row`, one
+statement on PostgreSQL; hotline.intake.operations.record_ticket's `with_rows`), or, for
+a platform's ticket sent again, by one INSERT … ON CONFLICT DO NOTHING RETURNING
+(`claim`). On PostgreSQL a concurrent request with the same key waits (on the day's
+number, or on the unique index (token_id, key)) until the first commits; then its key
+row is refused (IntegrityError) or not inserted; it rolls back its ticket (the day's
+number is handed back) and answers with the stored key's ticket (`Used`). A request refused by validation looks the
 key up too, so a retry whose first attempt succeeded is answered with its ticket even if
 the category has been deactivated since. SQLite runs one write transaction at a time
 (BEGIN IMMEDIATE), so there the second simply conflicts.
@@ -72,6 +74,12 @@ def replay_if_used(token: ApiToken, key: str, digest: str) -> None:
     if row is not None and row.ticket_id is not None:
         number = db.session.scalar(sa.select(Ticket.number).where(Ticket.id == row.ticket_id))
         raise Used(number, row.status)
+
+
+def key_row(token, key: str, digest: str, status: int) -> IdempotencyKey:
+    """The key's row for a ticket about to be recorded (its ticket_id is set when the
+    ticket's row is written; a key already taken refuses the whole insert)."""
+    return IdempotencyKey(token_id=token.id, key=key, request_hash=digest, status=status, created_at=clock_now())
 
 
 def claim(token: ApiToken, key: str, digest: str, ticket_id: int, status: int) -> bool:

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from flask import request
+from flask import g, request
 from pydantic import BaseModel, ValidationError
 
 from hotline.api.errors import ApiError, from_validation
@@ -83,20 +83,29 @@ def _out_of_bounds(value: Any) -> str | None:
 
 
 def _bounds_errors(value: Any, path: str = "") -> dict[str, str]:
+    """{path: problem} of every value in `value` (a model, dict, list or a single value)
+    that `_out_of_bounds` refuses; paths like "items.0.name"."""
+    out: dict[str, str] = {}
+    _collect_bounds_errors(value, path, out)
+    return out
+
+
+def _collect_bounds_errors(value: Any, path: str, out: dict[str, str]) -> None:
     if isinstance(value, BaseModel):
         value = {k: getattr(value, k) for k in type(value).model_fields}
     if isinstance(value, dict):
-        out: dict[str, str] = {}
-        for k, v in value.items():
-            out.update(_bounds_errors(v, f"{path}.{k}" if path else str(k)))
-        return out
-    if isinstance(value, (list, tuple)):
-        out = {}
-        for i, v in enumerate(value):
-            out.update(_bounds_errors(v, f"{path}.{i}"))
-        return out
-    problem = _out_of_bounds(value)
-    return {path: problem} if problem else {}
+        items, top = value.items(), not path  # a dict's keys stand alone at the top
+    elif isinstance(value, (list, tuple)):
+        items, top = enumerate(value), False
+    else:
+        problem = _out_of_bounds(value)
+        if problem:
+            out[path] = problem
+        return
+    for k, v in items:
+        if v is None or (type(v) is str and "\x00" not in v):  # the common values: nothing to refuse
+            continue
+        _collect_bounds_errors(v, str(k) if top else f"{path}.{k}", out)
 
 
 def _parse(model: type[BaseModel] | None, data: Any, where: str):
@@ -115,11 +124,19 @@ def _parse(model: type[BaseModel] | None, data: Any, where: str):
 
 
 def json_body() -> Any:
+    """The request's JSON body ({} without one); 400 BAD_JSON when it is not JSON. Read
+    once per request (the route's model and the create's idempotency hash both ask)."""
+    try:
+        return g._api_json_body
+    except AttributeError:
+        pass
     if not request.data:
-        return {}
-    data = request.get_json(silent=True)
-    if data is None:
-        raise ApiError(400, "BAD_JSON", "请求体不是有效的 JSON")
+        data = {}
+    else:
+        data = request.get_json(silent=True)
+        if data is None:
+            raise ApiError(400, "BAD_JSON", "请求体不是有效的 JSON")
+    g._api_json_body = data
     return data
 
 

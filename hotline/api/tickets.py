@@ -10,6 +10,7 @@ from flask import g, jsonify, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
+from hotline import refcache
 from hotline.api import idempotency, serialize
 from hotline.api.errors import ApiError
 from hotline.api.schemas import TicketCreate, TicketListQuery, TicketOut, TicketPage
@@ -49,41 +50,58 @@ def create_ticket(body: TicketCreate):
     origin = body.model_dump(include=ORIGIN)
     for attempt in (1, 2):  # a lost race on a unique key: the second pass finds the winner's row
         try:
-            with unit_of_work():
-                number, status, out = _create(user, key, digest, draft, origin, body.answer)
+            with unit_of_work(keep_loaded=True):
+                ticket, status = _create(user, key, digest, draft, origin, body.answer)
+                snapshot = refcache.current()  # the reference data this transaction saw
             break
         except idempotency.Used as used:  # the key's first request was answered: its answer again
-            resp = ticket_json(used.number, used.status)
-            resp.headers["Location"] = url_for("api.get_ticket", number=used.number)
-            resp.headers["Idempotent-Replayed"] = "true"
-            return resp
+            return _replayed(used)
         except IntegrityError:
+            if key:  # the key's row was refused: a request with the same key was recorded first
+                try:
+                    idempotency.replay_if_used(g.api_token, key, digest)
+                except idempotency.Used as used:
+                    return _replayed(used)
             if attempt == 2:
                 raise
+    # The answer: the ticket as written, from the session (kept loaded through the commit,
+    # nothing read back) and the reference data the transaction saw; built after the
+    # commit, so the day's number is not held locked meanwhile (every intake waits on it).
+    with refcache.carried(snapshot):
+        out = serialize.ticket(ticket, user)
     resp = jsonify(out)
     resp.status_code = status
     resp.headers["ETag"] = f'"{out["version"]}"'
-    resp.headers["Location"] = url_for("api.get_ticket", number=number)
+    resp.headers["Location"] = url_for("api.get_ticket", number=ticket.number)
     return resp
 
 
-def _create(user, key, digest, draft, origin, answer) -> tuple[str, int, dict]:
-    """(ticket number, status, the answer's body). The answer is built from the session
-    before the commit (nothing read back). With a key: a key already used is found only
-    when the create cannot go on (refused, or its key row conflicts), so the common path
-    spends one INSERT on it (idempotency.claim); idempotency.Used rolls back and replays."""
+def _replayed(used: idempotency.Used):
+    resp = ticket_json(used.number, used.status)
+    resp.headers["Location"] = url_for("api.get_ticket", number=used.number)
+    resp.headers["Idempotent-Replayed"] = "true"
+    return resp
+
+
+def _create(user, key, digest, draft, origin, answer) -> tuple[Ticket, int]:
+    """(the ticket, status). With a key: a key already used is found only when the create
+    cannot go on (refused, or its key row conflicts), so the common path spends nothing
+    on it but its row, written with the new ticket and its event (one statement on
+    PostgreSQL); idempotency.Used rolls back and replays. A platform's ticket sent again
+    (not created) claims the key by its own INSERT (idempotency.claim)."""
     token = g.api_token
+    rows = [(idempotency.key_row(token, key, digest, 201), "ticket_id")] if key else []
     try:
-        ticket, created = receive(user, draft, origin, answer=answer)
+        ticket, created = receive(user, draft, origin, answer=answer, with_rows=rows)
     except DomainError:
         if key:
             idempotency.replay_if_used(token, key, digest)  # a retry whose world has changed since
         raise
     status = 201 if created else 200
-    if key and not idempotency.claim(token, key, digest, ticket.id, status):
+    if key and not created and not idempotency.claim(token, key, digest, ticket.id, status):
         idempotency.replay_if_used(token, key, digest)
         raise RuntimeError("idempotency key conflict without a stored key")  # unreachable
-    return ticket.number, status, serialize.ticket(ticket, user)
+    return ticket, status
 
 
 # --- the list -------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ INTAKE_ROLES = (Role.OPERATOR, Role.DISPATCHER)
 
 def record_ticket(actor: User, draft: dict, *, answer: str | None = None, kb_article_id=None,
                   auto_dispatch: bool = True, attachments=(), ending: tuple[str, dict] | None = None,
-                  origin: dict | None = None) -> Ticket:
+                  origin: dict | None = None, with_rows=()) -> Ticket:
     """受理: record a citizen's request (flushes; the caller commits).
 
     With `answer` the operator answered on the call (直接答复) and the ticket closes in the
@@ -41,6 +41,10 @@ def record_ticket(actor: User, draft: dict, *, answer: str | None = None, kb_art
     An anonymous request gets its query code (查询码) here. `origin` holds the checked
     telephony, platform and Open311 columns of a ticket recorded through an interface
     (hotline.intake.origin), set before any dispatch so a platform's time limit binds it.
+    `with_rows`: new rows that belong with the ticket, as (row, its column that refers to
+    the ticket) pairs, written with the ticket and its event (the API's idempotency key:
+    one statement on PostgreSQL, so the day's number is held locked for one round trip
+    less); a row refused by a unique constraint fails the intake (IntegrityError).
     """
     require_role(actor, *INTAKE_ROLES)
     fields = validate_draft(draft)
@@ -53,15 +57,17 @@ def record_ticket(actor: User, draft: dict, *, answer: str | None = None, kb_art
     rule = None
     if answer is None and ending is None and auto_dispatch and auto_dispatch_enabled():
         rule = certain_match(fields["category_id"], fields["district_id"])  # in memory
-    # Everything read, now the writes: the day's number (its row stays locked until the
-    # commit, so it is taken last before the inserts), the ticket and its event.
+    ticket = Ticket(version=1, state=TicketState.PENDING_DISPATCH, created_at=at, updated_at=at,
+                    created_by_id=actor.id, query_code=query_code, **fields, **(origin or {}))
+    ticket.assignments = []  # new: nothing to load (no SELECT when read back)
+    # Everything read and built, now the writes: the day's number (its row stays locked
+    # until the commit, and every other intake waits for it meanwhile, so it is taken
+    # last, just before the inserts), the ticket and its event.
     # Both rows are written at once (write_now: one statement on PostgreSQL, no unit of
     # work, nothing read back); the objects are then in the session as if loaded, so what
     # follows (直接答复, an ending, auto-dispatch) changes them as any action does.
-    ticket = Ticket(number=allocate_number(at), version=1, state=TicketState.PENDING_DISPATCH, created_at=at,
-                    updated_at=at, created_by_id=actor.id, query_code=query_code, **fields, **(origin or {}))
-    ticket.assignments = []  # new: nothing to load (no SELECT when read back)
-    record(ticket, actor, EventAction.RECORD, None, at=at, write_now=True)
+    ticket.number = allocate_number(at)
+    record(ticket, actor, EventAction.RECORD, None, at=at, write_now=True, with_rows=with_rows)
     attach(ticket.id, attachments, actor, at)
     if answer is not None:
         answer_on_call(ticket, actor, answer, kb_article_id, at)

@@ -106,13 +106,16 @@ def handed_over(source: str | None, number: str | None) -> Ticket | None:
                                                       Ticket.external_number == number)).first()
 
 
-def receive(actor: User, draft: dict, data: dict, *, answer: str | None = None) -> tuple[Ticket, bool]:
+def receive(actor: User, draft: dict, data: dict, *, answer: str | None = None,
+            with_rows=()) -> tuple[Ticket, bool]:
     """受理 through an interface: (ticket, created). `data` carries the origin (see
     origin_fields). A platform's number sent again returns the ticket it made, unchanged
-    (created False). Flushes; the caller commits."""
+    (created False; `with_rows` are then not written). Flushes; the caller commits.
+    `with_rows`: see record_ticket."""
     require_role(actor, *INTAKE_ROLES)
     origin = origin_fields(data)
     existing = handed_over(origin["external_source"], origin["external_number"])
     if existing is not None:
         return existing, False
-    return record_ticket(actor, caller_phone(draft, origin), answer=answer, origin=origin), True
+    return record_ticket(actor, caller_phone(draft, origin), answer=answer, origin=origin,
+                         with_rows=with_rows), True

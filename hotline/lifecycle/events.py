@@ -29,13 +29,14 @@ SET_COLUMNS = ("ticket_id", "action", "from_state", "to_state", "at", "note", "p
 
 def record(ticket: Ticket, actor, action: EventAction, from_state: TicketState | None, *, note: str = "",
            payload: dict | None = None, assignment=None, at: datetime | None = None,
-           write_now: bool = False) -> TicketEvent:
+           write_now: bool = False, with_rows=()) -> TicketEvent:
     """Append one event for an action on `ticket` (the version is bumped by the action runner).
 
     `write_now`: `ticket` is new (not yet in the session) and is written at once with this,
     its first event (受理), by `insert_now` instead of at the next flush; the event's
     webhook deliveries are written with them (the outbox's flush hook does that for the
-    others)."""
+    others). `with_rows`: more new rows written with them, as (row, its column that
+    refers to the ticket) pairs (hotline.intake.operations.record_ticket)."""
     at = at or clock_now()
     ticket.updated_at = at
     payload = dict(payload or {})
@@ -51,7 +52,7 @@ def record(ticket: Ticket, actor, action: EventAction, from_state: TicketState |
     )
     if write_now:
         event = TicketEvent(**values)
-        insert_now(ticket, then=(event, "ticket_id"))
+        insert_now(ticket, then=[(event, "ticket_id"), *with_rows])
         set_committed_value(event, "ticket", ticket)
         set_committed_value(event, "actor", actor)
         set_committed_value(ticket, "events", [event])

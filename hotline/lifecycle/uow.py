@@ -29,12 +29,20 @@ def after_commit(callback: Callable[[], None]) -> None:
 
 
 @contextlib.contextmanager
-def unit_of_work():
+def unit_of_work(*, keep_loaded: bool = False):
     """Commit once at the end, or roll back whole. A lost optimistic-lock race (the
-    ORM's version check on UPDATE) surfaces as StaleVersion."""
+    ORM's version check on UPDATE) surfaces as StaleVersion.
+
+    `keep_loaded`: the session's objects keep what they hold after the commit instead of
+    being expired, so an answer can be built from exactly what was written after the
+    commit without reading it back (the API's create builds its answer outside the
+    transaction, whose row lock on the day's ticket number every other intake waits for)."""
     session = db.session
+    real = session()
+    expire = real.expire_on_commit
     try:
         yield session
+        real.expire_on_commit = expire and not keep_loaded
         session.commit()
     except StaleDataError:
         session.rollback()
@@ -44,6 +52,8 @@ def unit_of_work():
         session.rollback()
         session.info.pop(_AFTER_COMMIT_KEY, None)
         raise
+    finally:
+        real.expire_on_commit = expire
     for callback in session.info.pop(_AFTER_COMMIT_KEY, []):
         try:
             callback()
