@@ -21,8 +21,8 @@ from hotline.enums import UnitKind
 from hotline.extensions import db
 from hotline.reports.definitions import Definitions
 from hotline.reports.dashboard import day_of
-from hotline.reports.metrics import (FAMILIES, METRICS, Period, condition, count_statements, counted, counts_from,
-                                     id_statements, ids_from, report_settings, run_many)
+from hotline.reports.metrics import (FAMILIES, METRICS, Period, condition, count_select, count_statements, counted,
+                                     counts_from, id_statements, ids_from, report_settings, run_many)
 from hotline.units.models import Unit
 
 
@@ -112,6 +112,8 @@ def plan_figures(keys, p: Period, d: Definitions, nodes: list[UnitNode] | None =
     keys = list(keys)
     averages = averages and "received" in keys
     wanted = keys + [b for b, _, _ in AVERAGES.values() if b not in keys and averages]
+    if averages and not ids:
+        return _plan_counts_with_minutes(wanted, p, d, nodes)
     statements = id_statements(wanted, p, d) if ids else count_statements(wanted, p, d)
     sums = [(name, working_minutes_statement(basis, start, end, p, d))
             for name, (basis, start, end) in AVERAGES.items()] if averages else []
@@ -129,6 +131,53 @@ def plan_figures(keys, p: Period, d: Definitions, nodes: list[UnitNode] | None =
         return Figures(per_unit, minutes, nodes, listed)
 
     return Planned([stmt for _, stmt in statements] + [stmt for _, stmt in sums], fold, weights)
+
+
+def _plan_counts_with_minutes(wanted: list[str], p: Period, d: Definitions, nodes) -> Planned:
+    """The counts, with the averages' working minutes taken from the same rows in the same
+    statement: the family the averages are of (the lead dispatches) is read once into a
+    materialized CTE, and its counts per unit and its two sums of working minutes per
+    (unit, first day, last day) come back as the parts of one UNION ALL, padded to one
+    shape (part, unit, first day, last day, values…). Three reads of the family become one."""
+    family = METRICS[next(iter(AVERAGES.values()))[0]].family
+    assert all(METRICS[basis].family == family for basis, _, _ in AVERAGES.values())
+    others = count_statements([k for k in wanted if METRICS[k].family != family], p, d)
+    own_keys = [k for k in wanted if METRICS[k].family == family]
+    rows = sa.select(*counted(family, p, d).c).cte(f"{family}_rows").prefix_with("MATERIALIZED")
+    width = max(len(own_keys), 4)
+    no_day, no_value = sa.cast(sa.null(), sa.Date), sa.cast(sa.null(), sa.BigInteger)
+
+    def padded(part: int, unit, days, values):
+        values = list(values) + [no_value] * (width - len(values))
+        return [sa.literal(part).label("part"), unit.label("unit_id"), *days,
+                *(v.label(f"v{i}") for i, v in enumerate(values))]
+
+    counts = count_select(own_keys, rows.c, p, d)
+    parts = [counts.with_only_columns(*padded(0, rows.c.unit_id, [no_day, no_day], list(counts.selected_columns)[1:]))]
+    for i, (basis, start, end) in enumerate(AVERAGES.values(), start=1):
+        minutes = working_minutes_statement(basis, start, end, p, d, rows.c)
+        cols = list(minutes.selected_columns)
+        parts.append(minutes.with_only_columns(*padded(i, rows.c.unit_id, cols[1:3], cols[3:])))
+    combined = sa.union_all(*parts)
+    names = list(AVERAGES)
+
+    def fold(results) -> Figures:
+        per_unit = counts_from(wanted, others, results[:len(others)])
+        for k in own_keys:
+            per_unit[k] = {}
+        minutes: dict[str, list] = {name: [] for name in names}
+        for row in results[-1]:
+            part, unit_id, first, last, *values = row
+            if part == 0:
+                for k, n in zip(own_keys, values):
+                    if n:
+                        per_unit[k][unit_id] = n
+            else:
+                minutes[names[part - 1]].append((unit_id, first, last, *values[:4]))
+        return Figures(per_unit, {name: working_minutes_from(r) for name, r in minutes.items()}, nodes, None)
+
+    weights = [FAMILIES[METRICS[keys[0]].family].weight for keys, _ in others] + [FAMILIES[family].weight]
+    return Planned([stmt for _, stmt in others] + [combined], fold, weights)
 
 
 def run_planned(*plans: Planned) -> list[Figures]:
@@ -191,7 +240,7 @@ def _wm_sqlite(element, compiler, **kw):
     return f"CAST(({compiler.process(element.clauses, **kw)}) / 60 AS INTEGER)"
 
 
-def working_minutes_statement(basis: str, start: str, end: str, p: Period, d: Definitions) -> sa.Select:
+def working_minutes_statement(basis: str, start: str, end: str, p: Period, d: Definitions, c=None) -> sa.Select:
     """The sums working_minutes_from() needs, over the rows of figure `basis` with a
     `start` and an `end` moment: {unit_id: the sum of WorkCalendar.working_minutes_between
     (start, end)}, exactly, without a row in Python.
@@ -203,7 +252,7 @@ def working_minutes_statement(basis: str, start: str, end: str, p: Period, d: De
     the two. The database sums those parts per (unit, first day, last day); the calendar
     then says which of those days are working days."""
     cal = calendar()
-    c = counted(METRICS[basis].family, p, d).c
+    c = c if c is not None else counted(METRICS[basis].family, p, d).c
     lo, hi = (t.hour * 3600 + t.minute * 60 + t.second for t in (cal.day_start, cal.day_end))
 
     def clamp(moment):

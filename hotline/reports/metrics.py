@@ -528,17 +528,20 @@ def run_many(stmts: list, weights: list[int] | None = None) -> list[list]:
     return results
 
 
+def count_select(fam_keys: list[str], c, p: Period, d: Definitions) -> sa.Select:
+    """One GROUP BY unit with a COUNT(*) FILTER per figure of `fam_keys`, over the family's
+    columns `c`."""
+    cols = []
+    for k in fam_keys:
+        cond = condition(k, c, p, d)
+        cols.append((sa.func.count().filter(cond) if cond is not None else sa.func.count()).label(k))
+    return sa.select(c.unit_id, *cols).where(c.unit_id.is_not(None)).group_by(c.unit_id)
+
+
 def count_statements(keys, p: Period, d: Definitions) -> list[tuple[list[str], sa.Select]]:
-    """Per family of `keys`: (its keys, one GROUP BY unit with a COUNT(*) FILTER per figure)."""
-    out = []
-    for family, fam_keys in _by_family(keys).items():
-        c = counted(family, p, d).c
-        cols = []
-        for k in fam_keys:
-            cond = condition(k, c, p, d)
-            cols.append((sa.func.count().filter(cond) if cond is not None else sa.func.count()).label(k))
-        out.append((fam_keys, sa.select(c.unit_id, *cols).where(c.unit_id.is_not(None)).group_by(c.unit_id)))
-    return out
+    """Per family of `keys`: (its keys, its count_select())."""
+    return [(fam_keys, count_select(fam_keys, counted(family, p, d).c, p, d))
+            for family, fam_keys in _by_family(keys).items()]
 
 
 def counts_from(keys, statements, results) -> dict[str, dict[int, int]]:
