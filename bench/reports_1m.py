@@ -210,10 +210,10 @@ def _reports(page) -> None:
         refs[name, "dispatched"] = sum(g.values())
 
     # counted in the database (what a page shown live computes); 环比 computed as well
-    weekly, _ = timed(f"weekly report {week} (build_report, with 环比)",
+    weekly, _ = timed(f"weekly report {week} (build_report, previous week counted too)",
                    lambda: build_report("weekly", week, now=NOW), ref=refs[week])
     _figures(weekly, refs[week, "dispatched"], w_start, w_end, COUNTED_CLOSURES, db, sa, Ticket)
-    monthly, _ = timed(f"monthly bulletin {month} (build_report, with 环比)",
+    monthly, _ = timed(f"monthly bulletin {month} (build_report, previous month counted too)",
                     lambda: build_report("monthly", month, now=NOW), ref=refs[month])
     _figures(monthly, refs[month, "dispatched"], m_start, m_end, COUNTED_CLOSURES, db, sa, Ticket)
     # 环比 reads the previous period's stored snapshot when there is one (the scheduled
