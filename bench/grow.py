@@ -8,9 +8,15 @@ fills (bench/_data.py APPEND_ORDER: tickets, assignments, assignment_versions,
 ticket_events, replies, callbacks, supervision_cases) gets a copy of the source year made by
 one INSERT ... SELECT per table:
 
-- ids offset by k * (the table's highest id before growing), and every foreign key into
-  one of these tables offset by the referenced table's own step, so each copy refers only
-  to itself (units, users, categories are shared);
+- ids in blocks of the table's highest id before growing (its step): the oldest copy in
+  block 1 (just above the source's ids), copy 1 in the block below the top; and last the
+  source year itself is moved (UPDATE) to the top block, so ids follow time as the
+  application's do (the list's newest first is by id). Every foreign key into one of
+  these tables is offset by the referenced table's own step, so each copy refers only to
+  itself (units, users, categories are shared); references from other tables to the
+  source year's rows are moved with it. The move leaves the source year's old row versions
+  as free space at the start of each table (about a tenth of a 10-year table; --settle
+  gives it back);
 - every timestamp and date moved back k * 364 days (52 weeks: weekdays, and so the
   weekend dip and the working-day deadlines, stay where they were); the reopen events'
   payload moves its handle_due_at with them and offsets its supervision_case_id;
@@ -91,10 +97,12 @@ def _pad(expr: str, width: int) -> str:
     return f"lpad(({expr})::text, greatest({width}, length(({expr})::text)), '0')"
 
 
-def copy_sql(conn, table: str, k: int, base: dict[str, int], refs: dict, closer: int | None) -> str:
-    """The INSERT ... SELECT writing copy `k` of the source rows of `table`."""
+def _exprs(conn, table: str, k: int, m: int, base: dict[str, int], refs: dict, closer: int | None):
+    """(column, expression) of copy `k` (moved back k * 364 days) of the source rows of
+    `table`, in id block `m` (ids offset by m * the table's step); k = 0 is the source year
+    itself, moved to the top block."""
     shift = f"interval '{k * DAYS} days'"
-    off = {name: k * step for name, step in base.items()}
+    off = {name: m * step for name, step in base.items()}
     exprs = []
     cols = _columns(conn, table)
     for col, kind in cols:
@@ -103,12 +111,14 @@ def copy_sql(conn, table: str, k: int, base: dict[str, int], refs: dict, closer:
             e = f"{c} + {off[table]}"
         elif (table, col) in refs:
             e = f"{c} + {off[refs[table, col]]}"
-        elif kind.startswith("timestamp"):
+        elif kind.startswith("timestamp") and k:
             e = f"{c} - {shift}"
-        elif kind == "date":
+        elif kind == "date" and k:
             e = f"{c} - {k * DAYS}"
         else:
             e = c
+        if k == 0 and col not in ("id", "number", "code", "payload") and (table, col) not in refs:
+            continue  # the source year keeps its other columns as they are
         if table == "tickets" and col == "number":
             e = f"'12345-' || to_char(s.created_at - {shift}, 'YYYYMMDD') || '-' || {_pad(f's.id + {off[table]}', 7)}"
         elif table == "tickets" and col == "open311_token":
@@ -133,13 +143,36 @@ def copy_sql(conn, table: str, k: int, base: dict[str, int], refs: dict, closer:
                  f" || CASE WHEN {c}->>'handle_due_at' IS NOT NULL THEN jsonb_build_object('handle_due_at', "
                  f"to_char(({c}->>'handle_due_at')::timestamp - {shift}, 'YYYY-MM-DD\"T\"HH24:MI:SS')) "
                  f"ELSE '{{}}'::jsonb END ELSE {c} END")
-        exprs.append(e)
-    names = ", ".join(f'"{col}"' for col, _ in cols)
+        exprs.append((col, e))
+    return exprs
+
+
+def copy_sql(conn, table: str, k: int, m: int, base: dict[str, int], refs: dict, closer: int | None) -> str:
+    """The INSERT ... SELECT writing copy `k` of the source rows of `table` into id block `m`."""
+    exprs = _exprs(conn, table, k, m, base, refs, closer)
+    names = ", ".join(f'"{col}"' for col, _ in exprs)
     if table == "tickets":
         where = f"s.id <= {base[table]} AND NOT EXISTS (SELECT 1 FROM grow_skip x WHERE x.id = s.id)"
     else:
         where = f"s.id <= {base[table]} AND NOT EXISTS (SELECT 1 FROM grow_skip x WHERE x.id = s.ticket_id)"
-    return f'INSERT INTO "{table}" ({names}) SELECT {", ".join(exprs)} FROM "{table}" s WHERE {where}'
+    return f'INSERT INTO "{table}" ({names}) SELECT {", ".join(e for _, e in exprs)} FROM "{table}" s WHERE {where}'
+
+
+def move_sql(conn, table: str, m: int, base: dict[str, int], refs: dict) -> str:
+    """The UPDATE moving the source rows of `table` (the newest year) to id block `m`, above
+    the copies: ids follow time, as the application's (the newest first by id is the
+    newest first by 受理时间)."""
+    sets = ", ".join(f'"{col}" = {e}' for col, e in _exprs(conn, table, 0, m, base, refs, None))
+    return f'UPDATE "{table}" AS s SET {sets} WHERE s.id <= {base[table]}'
+
+
+def _outside_references(conn) -> list[tuple[str, str, str]]:
+    """(table, column, referenced table): foreign keys from the other tables into the grown ones."""
+    rows = conn.exec_driver_sql(
+        "SELECT c.conrelid::regclass::text, a.attname, c.confrelid::regclass::text FROM pg_constraint c "
+        "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+        "WHERE c.contype = 'f' AND cardinality(c.conkey) = 1").all()
+    return [(t, col, ref) for t, col, ref in rows if t not in TABLES and ref in TABLES]
 
 
 def _skip(conn, base: dict, keep_below: int | None) -> int:
@@ -196,6 +229,7 @@ def grow(engine, years: int, *, target: int | None = None, do_settle: bool = Fal
         echo(f"source year: {base}; copies {copies[0] if copies else '-'}..{copies[-1] if copies else '-'} "
              f"({source_closed} closed tickets each{'; the oldest thinned' if extra_below else ''}); "
              f"copies done before: {state['done_from'] or 'none'} and older")
+        oldest = max(copies, default=0)
         for k in sorted(copies, reverse=True):  # oldest first: the tables fill in the order of time
             if state["done_from"] is not None and k >= state["done_from"]:
                 continue  # made by an earlier, interrupted run
@@ -204,8 +238,8 @@ def grow(engine, years: int, *, target: int | None = None, do_settle: bool = Fal
             conn.exec_driver_sql("SET session_replication_role = replica")
             conn.exec_driver_sql("SET synchronous_commit = off")
             rows = 0
-            for table in TABLES:
-                rows += conn.exec_driver_sql(copy_sql(conn, table, k, base, refs, closer)).rowcount
+            for table in TABLES:  # the oldest copy in id block 1 (above the source's ids), the newest in block `oldest`
+                rows += conn.exec_driver_sql(copy_sql(conn, table, k, oldest - k + 1, base, refs, closer)).rowcount
             conn.exec_driver_sql("SET session_replication_role = origin")
             state["done_from"] = k  # copies are made from the oldest down
             _save(conn, state)
@@ -213,6 +247,28 @@ def grow(engine, years: int, *, target: int | None = None, do_settle: bool = Fal
             written += rows
             s = time.perf_counter() - t
             echo(f"  copy {k} (back {k * DAYS} days): {rows} rows in {s:.0f} s ({rows / max(s, 1e-9):.0f} rows/s)")
+        if copies and not state.get("moved") and conn.exec_driver_sql("SELECT count(*) FROM report_snapshots").scalar():
+            echo("  note: the stored report snapshots keep the source year's old ticket ids; generate them again")
+        if copies and not state.get("moved"):
+            # the source year last, to the top id block: ids grow with time, and its rows
+            # (written after the copies) lie after them in the tables
+            t = time.perf_counter()
+            conn.exec_driver_sql("SET session_replication_role = replica")
+            conn.exec_driver_sql("SET synchronous_commit = off")
+            rows = 0
+            for table in TABLES:
+                rows += conn.exec_driver_sql(move_sql(conn, table, oldest + 1, base, refs)).rowcount
+            for table, col, ref in _outside_references(conn):
+                conn.exec_driver_sql(f'UPDATE "{table}" SET "{col}" = "{col}" + {(oldest + 1) * base[ref]} '
+                                     f'WHERE "{col}" <= {base[ref]}')
+            conn.exec_driver_sql("SET session_replication_role = origin")
+            state["moved"] = True
+            _save(conn, state)
+            conn.commit()
+            written += rows
+            s = time.perf_counter() - t
+            echo(f"  moved the source year above the copies: {rows} rows in {s:.0f} s "
+                 f"({rows / max(s, 1e-9):.0f} rows/s)")
     load_s = time.perf_counter() - t0
     echo(f"  wrote {written} rows in {load_s:.0f} s ({written / max(load_s, 1e-9):.0f} rows/s, without indexes)")
     t = time.perf_counter()

@@ -50,9 +50,15 @@ def test_grow_copies_closed_history_back_by_whole_weeks(app, db_kind):
                                  {"t": year_ago}) == 0
         assert db.session.scalar(sa.text("SELECT count(*) FROM supervision_cases WHERE opened_at < :t "
                                          "AND state <> 'closed'"), {"t": year_ago}) == 0
-        assert _scalar("SELECT count(*) FROM tickets a JOIN tickets b ON b.id = a.id + 400 "
+        assert _scalar("SELECT count(*) FROM tickets a JOIN tickets b ON b.id = a.id - 400 "
                        "WHERE b.created_at <> a.created_at - interval '364 days' "
                        "OR b.closed_at <> a.closed_at - interval '364 days'") == 0
+        # ids follow time as the application's do: the source year has the highest ids, and
+        # the oldest (thinned) copy the lowest
+        assert _scalar("SELECT min(id) FROM tickets WHERE state <> 'closed'") > 3 * 400
+        assert _scalar("SELECT max(id) FROM tickets WHERE created_at < "
+                       "(SELECT min(created_at) FROM tickets WHERE id > 3 * 400)") <= 3 * 400
+        assert _scalar("SELECT count(*) FROM tickets WHERE id <= 400") == 0
         # every copy carries its ticket's whole trail
         assert _scalar("SELECT count(*) FROM ticket_events") > 2.5 * events
         assert _scalar("SELECT count(*) FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id "
