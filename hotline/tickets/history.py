@@ -52,6 +52,11 @@ class AssignmentVersion(db.Model):
         sa.Index("ix_assignment_versions_open", "valid_to", "handle_due_at",
                  postgresql_where=sa.text("state IN ('dispatched', 'signed') AND active"),
                  sqlite_where=sa.text("state IN ('dispatched', 'signed') AND active")),
+        # ... and the ones still holding (valid_to NULL) alone: the planner expects millions
+        # of those (open state x present version), this index's size tells it a few thousand
+        sa.Index("ix_assignment_versions_current_open", "handle_due_at",
+                 postgresql_where=sa.text("valid_to IS NULL AND state IN ('dispatched', 'signed') AND active"),
+                 sqlite_where=sa.text("valid_to IS NULL AND state IN ('dispatched', 'signed') AND active")),
         # the reports' "dispatched in the period" reads the versions alone (the role and the
         # dispatch time are copied into each)
         sa.Index("ix_assignment_versions_dispatched", "role", "dispatched_at"),
