@@ -10,7 +10,7 @@ versions is as small as they are, and its size bounds the planner's cost of read
 the condition becomes a BitmapOr of it and ix_assignment_versions_open (38 ms).
 
 Revision ID: k10a3f6c8d21
-Revises: i2c7e4a0b1d3
+Revises: r11c5f0a7d3e2
 Create Date: 2026-12-01 06:50:00
 
 """
@@ -19,7 +19,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "k10a3f6c8d21"
-down_revision = "i2c7e4a0b1d3"
+down_revision = "r11c5f0a7d3e2"
 branch_labels = None
 depends_on = None
 
