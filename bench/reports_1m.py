@@ -325,7 +325,8 @@ def _families(start: datetime, end: datetime) -> None:
     on PostgreSQL with BENCH_EXPLAIN=1, the plan of any family over 300 ms."""
     from hotline.extensions import db
     from hotline.reports.definitions import current
-    from hotline.reports.metrics import FAMILIES, Period, rows_of
+    from hotline.reports.metrics import FAMILIES, Period
+    from hotline.reports.queries import rows_of
 
     p, d = Period.of(start, end, NOW), current()
     print(f"--- families over {start:%Y-%m-%d} .. {end:%Y-%m-%d} (as of {p.as_of}): query, fetch and pick ---",

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from hotline.extensions import db
-from hotline.reports import metrics
+from hotline.reports import queries
 from hotline.reports.snapshots import build_report
 from hotline.tickets.models import Ticket
 from tests.factories import at
@@ -19,13 +19,13 @@ from tests.test_reports import W48, build
 def snapshots(monkeypatch):
     """The snapshot ids the reports exported (None: counted on the session alone)."""
     seen = []
-    real = metrics._shared_snapshot
+    real = queries._shared_snapshot
 
     def spy(conn):
         seen.append(real(conn))
         return seen[-1]
 
-    monkeypatch.setattr(metrics, "_shared_snapshot", spy)
+    monkeypatch.setattr(queries, "_shared_snapshot", spy)
     return seen
 
 
@@ -59,7 +59,7 @@ def test_the_workers_read_the_snapshot_not_a_later_commit(app, world, db_kind, m
     stmt = sa.select(sa.func.count()).select_from(Ticket)
     before = db.session.scalar(stmt)
     db.session.rollback()
-    real = metrics._shared_snapshot
+    real = queries._shared_snapshot
 
     def export_then_commit_elsewhere(conn):
         snapshot = real(conn)
@@ -69,10 +69,10 @@ def test_the_workers_read_the_snapshot_not_a_later_commit(app, world, db_kind, m
             other.execute(sa.delete(Ticket).where(sa.false()))
         return snapshot
 
-    monkeypatch.setattr(metrics, "_shared_snapshot", export_then_commit_elsewhere)
+    monkeypatch.setattr(queries, "_shared_snapshot", export_then_commit_elsewhere)
     app.config["REPORTS_QUERY_WORKERS"] = 3
     try:
-        rows = metrics.run_many([stmt, sa.select(sa.func.count()).select_from(Ticket).where(Ticket.title == "改后"),
+        rows = queries.run_many([stmt, sa.select(sa.func.count()).select_from(Ticket).where(Ticket.title == "改后"),
                                  stmt])
     finally:
         app.config["REPORTS_QUERY_WORKERS"] = 2

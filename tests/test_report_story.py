@@ -638,7 +638,8 @@ def test_average_working_minutes_summed_in_the_database_equal_the_calendars(worl
     from hotline.deadlines.services import calendar
     from hotline.reports.aggregate import AVERAGES, working_minutes
     from hotline.reports.definitions import current
-    from hotline.reports.metrics import Period, rows_of
+    from hotline.reports.metrics import Period
+    from hotline.reports.queries import rows_of
 
     ids = build_story(world)
     after_the_week(world, ids)

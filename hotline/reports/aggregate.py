@@ -21,8 +21,9 @@ from hotline.enums import UnitKind
 from hotline.extensions import db
 from hotline.reports.definitions import Definitions
 from hotline.reports.dashboard import day_of
-from hotline.reports.metrics import (FAMILIES, METRICS, Period, condition, count_select, count_statements, counted,
-                                     counts_from, id_statements, ids_from, report_settings, run_many)
+from hotline.reports.metrics import FAMILIES, METRICS, Period, condition, counted
+from hotline.reports.queries import (count_select, count_statements, counts_from, id_statements, ids_from,
+                                     report_settings, run_many)
 from hotline.units.models import Unit
 
 
@@ -181,7 +182,7 @@ def _plan_counts_with_minutes(wanted: list[str], p: Period, d: Definitions, node
 
 
 def run_planned(*plans: Planned) -> list[Figures]:
-    """Every query of the plans at once (metrics.run_many: one snapshot, several
+    """Every query of the plans at once (queries.run_many: one snapshot, several
     connections), folded plan by plan."""
     report_settings()
     results = run_many([stmt for plan in plans for stmt in plan.statements],

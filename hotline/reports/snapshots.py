@@ -21,7 +21,8 @@ from hotline.extensions import db
 from hotline.reports import periods
 from hotline.reports.aggregate import Figures, Planned, centre_id, plan_figures, run_planned, unit_nodes
 from hotline.reports.definitions import Definitions, current, formulas
-from hotline.reports.metrics import METRICS, Period, rows_of
+from hotline.reports.metrics import METRICS, Period
+from hotline.reports.queries import rows_of
 from hotline.reports.models import KINDS, ReportSnapshot
 from hotline.reports.rates import NEEDED, parts, rate_values
 from hotline.scheduler.models import Escalation

@@ -22,7 +22,8 @@ from hotline.lifecycle.uow import unit_of_work
 from hotline.reports import periods
 from hotline.reports.aggregate import subtree, unit_nodes
 from hotline.reports.definitions import Definitions, current, validate
-from hotline.reports.metrics import METRICS, THINGS, Period, item_ids
+from hotline.reports.metrics import METRICS, THINGS, Period
+from hotline.reports.queries import item_ids
 from hotline.reports.models import KINDS, ReportSnapshot
 from hotline.reports.rates import RATE_LABELS, RATES, change, hours, last_full_week, percent, unit_ranking
 from hotline.reports.snapshots import build_report, diff, generate_report, revisions
