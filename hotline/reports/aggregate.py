@@ -119,8 +119,7 @@ def plan_figures(keys, p: Period, d: Definitions, nodes: list[UnitNode] | None =
     sums = [(name, working_minutes_statement(basis, start, end, p, d))
             for name, (basis, start, end) in AVERAGES.items()] if averages else []
 
-    weights = [FAMILIES[METRICS[k[0]].family].weight for k, _ in statements] + \
-        [FAMILIES[METRICS[AVERAGES[name][0]].family].weight for name, _ in sums]
+    weights = [_weight(keys) for keys, _ in statements] + [_weight([AVERAGES[name][0]]) for name, _ in sums]
 
     def fold(results) -> Figures:
         if ids:
@@ -132,6 +131,11 @@ def plan_figures(keys, p: Period, d: Definitions, nodes: list[UnitNode] | None =
         return Figures(per_unit, minutes, nodes, listed)
 
     return Planned([stmt for _, stmt in statements] + [stmt for _, stmt in sums], fold, weights)
+
+
+def _weight(keys: list[str]) -> int:
+    """The rough cost of the statement of `keys`' family (one family per statement)."""
+    return FAMILIES[METRICS[keys[0]].family].weight
 
 
 def _plan_counts_with_minutes(wanted: list[str], p: Period, d: Definitions, nodes) -> Planned:
@@ -177,7 +181,7 @@ def _plan_counts_with_minutes(wanted: list[str], p: Period, d: Definitions, node
                 minutes[names[part - 1]].append((unit_id, first, last, *values[:4]))
         return Figures(per_unit, {name: working_minutes_from(r) for name, r in minutes.items()}, nodes, None)
 
-    weights = [FAMILIES[METRICS[keys[0]].family].weight for keys, _ in others] + [FAMILIES[family].weight]
+    weights = [_weight(keys) for keys, _ in others] + [_weight(own_keys)]
     return Planned([stmt for _, stmt in others] + [combined], fold, weights)
 
 

@@ -8,9 +8,12 @@ one snapshot of the database, on several connections on PostgreSQL.
 """
 from __future__ import annotations
 
+import queue
+import threading
 from typing import Iterable
 
 import sqlalchemy as sa
+from flask import current_app
 
 from hotline.extensions import db
 from hotline.reports.definitions import Definitions
@@ -55,8 +58,6 @@ def _shared_snapshot(conn) -> str | None:
 
 
 def _workers() -> int:
-    from flask import current_app
-
     return max(1, int(current_app.config.get("REPORTS_QUERY_WORKERS", 2)))
 
 
@@ -67,52 +68,40 @@ def run_many(stmts: list, weights: list[int] | None = None) -> list[list]:
     report is a dozen independent family queries, each mostly one core's work in the
     database): the session's transaction exports its snapshot and each worker connection
     imports it (SET TRANSACTION SNAPSHOT), so together they read exactly what one
-    transaction would have read at that moment. Elsewhere, or when the session's transaction has written
-    something the others could not see, they run one after another on the session.
-    `weights` (Family.weight) start the long ones first, so no worker is left with a long
-    query at the end while the others are idle."""
+    transaction would have read at that moment. Not on the session's own connection: in
+    READ COMMITTED each of its statements would take a newer snapshot than the one
+    exported. Elsewhere, or when the session's transaction has written something the
+    others could not see, they run one after another on the session. `weights`
+    (Family.weight) start the long ones first, so no worker is left with a long query at
+    the end while the others are idle."""
     conn = db.session.connection()
     workers = min(_workers(), len(stmts))
     snapshot = _shared_snapshot(conn) if workers > 1 else None
     if snapshot is None:
         return [conn.execute(stmt).all() for stmt in stmts]
-    import queue
-    import threading
-
     results: list = [None] * len(stmts)
     todo: queue.SimpleQueue = queue.SimpleQueue()
     for i in sorted(range(len(stmts)), key=lambda i: -(weights[i] if weights else 1)):  # the longest first
         todo.put(i)
     failures: list[BaseException] = []
 
-    def work(own):
+    def worker():
         try:
-            while not failures:
-                try:
-                    i = todo.get_nowait()
-                except queue.Empty:
-                    return
-                results[i] = own(stmts[i])
+            with conn.engine.connect().execution_options(isolation_level="REPEATABLE READ") as other:
+                other.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # the id is the server's own
+                other.exec_driver_sql("SET TRANSACTION READ ONLY")
+                report_settings(other)
+                while not failures:
+                    try:
+                        i = todo.get_nowait()
+                    except queue.Empty:
+                        break
+                    results[i] = other.execute(stmts[i]).all()
+                other.rollback()
         except BaseException as exc:  # re-raised in the caller's thread
             failures.append(exc)
 
-    def on_worker_connection():
-        with conn.engine.connect().execution_options(isolation_level="REPEATABLE READ") as other:
-            other.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # the id is the server's own
-            other.exec_driver_sql("SET TRANSACTION READ ONLY")
-            report_settings(other)
-            work(lambda stmt: other.execute(stmt).all())
-            other.rollback()
-
-    def guarded():
-        try:
-            on_worker_connection()
-        except BaseException as exc:
-            failures.append(exc)
-
-    # not the session's own connection: in READ COMMITTED each of its statements would take
-    # a newer snapshot than the one exported
-    threads = [threading.Thread(target=guarded, name=f"report-query-{n}") for n in range(workers)]
+    threads = [threading.Thread(target=worker, name=f"report-query-{n}") for n in range(workers)]
     for t in threads:
         t.start()
     for t in threads:

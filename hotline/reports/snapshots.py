@@ -67,7 +67,7 @@ def build_report(kind: str, key: str, now: datetime | None = None, defs: Definit
     period = Period.of(start, end, now)
     nodes = unit_nodes()
     # the previous period for 环比 from its snapshot, or counted together with this one
-    previous, prev_key = (stored_previous(kind, start, now, d) if with_previous else None), None
+    previous, prev_key = (stored_previous(kind, start) if with_previous else None), None
     plans = [plan_figures(KEYS, period, d, nodes, ids=ids)]
     if with_previous and previous is None:
         prev_key, previous_plan = previous_planned(kind, start, now, d)
@@ -106,7 +106,7 @@ def build_report(kind: str, key: str, now: datetime | None = None, defs: Definit
     return data
 
 
-def stored_previous(kind: str, start: datetime, now: datetime, d: Definitions) -> dict | None:
+def stored_previous(kind: str, start: datetime) -> dict | None:
     """The previous period's city figures for 环比 from its stored snapshot (None: not stored)."""
     prev = periods.PREVIOUS[kind](start)
     stored = db.session.execute(

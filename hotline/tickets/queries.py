@@ -181,10 +181,13 @@ def _queue_count(user: User, key: str, now):
     return stmt.scalar_subquery()
 
 
-def assignment_queue_total(user: User, key: str) -> int | None:
+def assignment_queue_total(user: User, key: str, filters: dict) -> int | None:
     """The number of tickets in an assignment queue (待签收, 办理中, 即将超期, 已超期) as the
     home page counts it, from the open assignments alone: the same tickets the queue's
-    list selects when nothing else narrows it. None for the other queues."""
+    list selects when no search filter (`filters`, search_tickets' keywords; the sort
+    order narrows nothing) narrows it. None for the other queues or a narrowed list."""
+    if any(v is not None and v is not False and v != "" for k, v in filters.items() if k != "sort"):
+        return None
     now = clock_now()
     if _open_assignment_conditions(key, now) is None:
         return None

@@ -55,8 +55,7 @@ def search():
     sort = filters.get("sort") or "created_desc"
     ranked = bool(filters.get("text") and filters["text"].split()) and sort == "relevance"
     keyset = None if ranked else {"created_desc": "desc", "relevance": "desc", "created_asc": "asc"}.get(sort)
-    narrowed = any(v is not None and v is not False and v != "" for k, v in filters.items() if k != "sort")
-    total = assignment_queue_total(current_user, queue) if queue and not narrowed else None
+    total = assignment_queue_total(current_user, queue, filters) if queue else None
     pagination = ticket_page(stmt, page=page_arg(), total=total,
                              per_page=current_app.config["TICKETS_PER_PAGE"], keyset=keyset,
                              after=request.args.get("after", type=int), before=request.args.get("before", type=int),
