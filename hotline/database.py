@@ -207,6 +207,24 @@ def ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
 _STATEMENTS: dict = {}
 
 
+class SqlValue:
+    """A column's value that the database computes while the row is inserted (a ticket's
+    number of the day, from an upsert that locks the day's counter row).
+
+    On PostgreSQL `insert_now` puts `expression` (it may read data-modifying CTEs) into
+    its one statement, so a lock the expression takes is held from that statement to the
+    commit and no longer; elsewhere `before(connection)` answers the value by its own
+    statement just before the INSERT. `name` keys the compiled statement (one expression
+    per name); `params` are the expression's bound parameters; `check(value)` runs on
+    the value written (it may raise: the caller's transaction then rolls back)."""
+
+    __slots__ = ("name", "expression", "params", "before", "check")
+
+    def __init__(self, name: str, expression, params: dict, before, check=None):
+        self.name, self.expression, self.params = name, expression, params
+        self.before, self.check = before, check or (lambda value: None)
+
+
 def _row(obj, skip=()):
     """(state, mapper, primary key attribute, {column key: value}) of a new object; fills
     the attributes not set with their column's default (or None) as the INSERT will."""
@@ -244,10 +262,11 @@ def _single(mapper):
         return _STATEMENTS.setdefault(mapper, mapper.local_table.insert().returning(pk_col))
 
 
-def _chain(mapper, keys: tuple, children: tuple):
+def _chain(mapper, keys: tuple, children: tuple, computed: dict):
     """PostgreSQL: the row and its children in one statement, each child's foreign key from
-    the parent's INSERT … RETURNING (data-modifying WITHs); `children` is ((mapper, fk,
-    column keys), …). Answers (parent id, child ids …)."""
+    the parent's INSERT … RETURNING (data-modifying WITHs); `keys` is ((column key, the
+    SqlValue's name or None), …), `children` ((mapper, fk, column keys), …), `computed`
+    {column key: SqlValue}. Answers (parent id, computed values …, child ids …)."""
     cache_key = (mapper, keys, children)
     try:
         return _STATEMENTS[cache_key]
@@ -257,8 +276,9 @@ def _chain(mapper, keys: tuple, children: tuple):
 
     table = mapper.local_table
     (pk_col,) = mapper.primary_key
-    parent = (table.insert().values({table.c[k]: sa.bindparam("p_" + k, type_=table.c[k].type) for k in keys})
-              .returning(pk_col).cte("parent"))
+    parent = (table.insert().values({table.c[k]: computed[k].expression if name else
+                                     sa.bindparam("p_" + k, type_=table.c[k].type) for k, name in keys})
+              .returning(pk_col, *[table.c[k] for k in computed]).cte("parent"))
     inserted = []
     for i, (child_mapper, fk, child_keys) in enumerate(children):
         child_table = child_mapper.local_table
@@ -267,10 +287,13 @@ def _chain(mapper, keys: tuple, children: tuple):
                            *[sa.bindparam(f"c{i}_{k}", type_=child_table.c[k].type) for k in child_keys])
         inserted.append(child_table.insert().from_select([fk, *child_keys], select)
                         .returning(child_pk.label("id"), child_table.c[fk].label("parent_id")).cte(f"child{i}"))
-    stmt = sa.select(parent.c[pk_col.key], *[c.c.id.label(f"child{i}") for i, c in enumerate(inserted)])
+    stmt = sa.select(parent.c[pk_col.key], *[parent.c[k] for k in computed],
+                     *[c.c.id.label(f"child{i}") for i, c in enumerate(inserted)])
     for child in inserted:
         stmt = stmt.join_from(parent, child, child.c.parent_id == parent.c[pk_col.key])
-    _psycopg_caches(len(keys) + sum(len(child_keys) for _, _, child_keys in children))
+    from sqlalchemy.dialects import postgresql
+
+    _psycopg_caches(len(stmt.compile(dialect=postgresql.dialect()).params))
     return _STATEMENTS.setdefault(cache_key, stmt)
 
 
@@ -309,6 +332,10 @@ def insert_now(obj, session=None, *, then=None):
     are attached the same way. A child refused by a constraint (a unique key taken) fails
     the whole statement: nothing of it is written.
 
+    An attribute set to a `SqlValue` is computed by the database: on PostgreSQL inside
+    the one statement (with or without children), elsewhere by its own statement first;
+    the object holds the value written.
+
     For the hot path of recording a ticket, where the unit of work's bookkeeping costs
     more than the statements. No flush hook sees these rows: callers do what a hook
     would have done (hotline.lifecycle.events.record writes the webhook deliveries).
@@ -319,26 +346,38 @@ def insert_now(obj, session=None, *, then=None):
     session = session or db.session()
     state, mapper, pk, values = _row(obj)
     conn = session.connection()
-    if then is None:
-        state.dict[pk] = conn.execute(_single(mapper), values).scalar_one()
-        _attach(session, obj)
-        return obj
-    pairs = [then] if isinstance(then, tuple) else list(then)
+    computed = {k: v for k, v in values.items() if isinstance(v, SqlValue)}
+    pairs = [] if then is None else [then] if isinstance(then, tuple) else list(then)
     rows = [(child, fk, _row(child, skip=(fk,))) for child, fk in pairs]
-    if conn.dialect.name == "postgresql":
-        params = {"p_" + k: v for k, v in values.items()}
+    if conn.dialect.name == "postgresql" and (rows or computed):
+        params = {"p_" + k: v for k, v in values.items() if k not in computed}
+        for value in computed.values():
+            params.update(value.params)
         for i, (_, _, (_, _, _, child_values)) in enumerate(rows):
             params.update((f"c{i}_{k}", v) for k, v in child_values.items())
         spec = tuple((child_mapper, fk, tuple(child_values))
                      for _, fk, (_, child_mapper, _, child_values) in rows)
-        parent_id, *child_ids = conn.execute(_chain(mapper, tuple(values), spec), params).one()
-    else:
-        parent_id = conn.execute(_single(mapper), values).scalar_one()
-        child_ids = [conn.execute(_single(child_mapper), {**child_values, fk: parent_id}).scalar_one()
-                     for _, fk, (_, child_mapper, _, child_values) in rows]
+        keys = tuple((k, v.name if k in computed else None) for k, v in values.items())
+        parent_id, *rest = conn.execute(_chain(mapper, keys, spec, computed), params).one()
+        for (key, value), written in zip(computed.items(), rest):
+            state.dict[key] = written
+            value.check(written)
+        child_ids = rest[len(computed):]
+        _attach_all(session, state, pk, parent_id, obj, rows, child_ids)
+        return obj
+    for key, value in computed.items():
+        state.dict[key] = values[key] = value.before(conn)
+        value.check(values[key])
+    parent_id = conn.execute(_single(mapper), values).scalar_one()
+    child_ids = [conn.execute(_single(child_mapper), {**child_values, fk: parent_id}).scalar_one()
+                 for _, fk, (_, child_mapper, _, child_values) in rows]
+    _attach_all(session, state, pk, parent_id, obj, rows, child_ids)
+    return obj
+
+
+def _attach_all(session, state, pk, parent_id, obj, rows, child_ids) -> None:
     state.dict[pk] = parent_id
     _attach(session, obj)
     for (child, fk, (child_state, _, child_pk, _)), child_id in zip(rows, child_ids):
         child_state.dict[fk], child_state.dict[child_pk] = parent_id, child_id
         _attach(session, child)
-    return obj

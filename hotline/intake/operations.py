@@ -20,7 +20,7 @@ from hotline.routing.services import auto_dispatch_enabled, certain_match, sugge
 from hotline.tickets.attachments import attach
 from hotline.tickets.closing import finish
 from hotline.tickets.models import Ticket
-from hotline.tickets.numbering import allocate_number
+from hotline.tickets.numbering import number_of_day
 
 #: The other endings of a call the intake page offers (besides saving and 直接答复).
 INTAKE_ENDINGS = ("refuse_intake", "transfer")
@@ -60,13 +60,14 @@ def record_ticket(actor: User, draft: dict, *, answer: str | None = None, kb_art
     ticket = Ticket(version=1, state=TicketState.PENDING_DISPATCH, created_at=at, updated_at=at,
                     created_by_id=actor.id, query_code=query_code, **fields, **(origin or {}))
     ticket.assignments = []  # new: nothing to load (no SELECT when read back)
-    # Everything read and built, now the writes: the day's number (its row stays locked
-    # until the commit, and every other intake waits for it meanwhile, so it is taken
-    # last, just before the inserts), the ticket and its event.
-    # Both rows are written at once (write_now: one statement on PostgreSQL, no unit of
-    # work, nothing read back); the objects are then in the session as if loaded, so what
-    # follows (直接答复, an ending, auto-dispatch) changes them as any action does.
-    ticket.number = allocate_number(at)
+    # Everything read and built, now the writes: the day's number, the ticket and its
+    # event at once (write_now: one statement on PostgreSQL, no unit of work, nothing
+    # read back). The number's upsert locks the day's row until the commit and every
+    # other intake waits for it meanwhile, so on PostgreSQL it runs inside that one
+    # statement (number_of_day), elsewhere just before it. The objects are then in the
+    # session as if loaded, so what follows (直接答复, an ending, auto-dispatch) changes
+    # them as any action does.
+    ticket.number = number_of_day(at)
     record(ticket, actor, EventAction.RECORD, None, at=at, write_now=True, with_rows=with_rows)
     attach(ticket.id, attachments, actor, at)
     if answer is not None:
