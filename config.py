@@ -83,6 +83,9 @@ class Config:
     API_RATE_LIMIT_PER_ADDRESS = int(os.environ.get("HOTLINE_API_RATE_LIMIT_PER_ADDRESS", "1200"))
     API_RATE_LIMIT_WINDOW_SECONDS = int(os.environ.get("HOTLINE_API_RATE_LIMIT_WINDOW_SECONDS", "60"))
     TICKETS_PER_PAGE = 50
+    # A keyword search counts its matches up to this, then shows "超过 N 条" newest first
+    # (other lists count up to 10 000; hotline.tickets.queries.keyword_search says why).
+    KEYWORD_SEARCH_TOTAL_CAP = int(os.environ.get("HOTLINE_KEYWORD_SEARCH_TOTAL_CAP", "1000"))
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     PASSWORD_HASH_METHOD = "scrypt:131072:8:1"
     # Password rules (every path that sets one): minimum length, zxcvbn score 0–4.

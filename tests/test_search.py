@@ -191,8 +191,9 @@ def test_walking_the_pages_shows_every_ticket_once_and_back(world, client, app, 
     assert back1 == ids
 
 
-def test_totals_over_the_cap_say_more_than(world, client, monkeypatch):
+def test_totals_over_the_cap_say_more_than(world, client, app, monkeypatch):
     monkeypatch.setattr(queries, "TOTAL_CAP", 4)
+    monkeypatch.setitem(app.config, "KEYWORD_SEARCH_TOTAL_CAP", 4)
     for i in range(6):
         at(START + timedelta(minutes=i))
         world.record(title=f"电梯{i}", content="电梯" if i == 0 else "无")
@@ -202,9 +203,45 @@ def test_totals_over_the_cap_say_more_than(world, client, monkeypatch):
     # too many matches to rank: newest first instead
     html, ids, _ = _page(client, "/tickets?text=电梯")
     assert "超过 4 条" in html and ids == sorted(ids, reverse=True)
-    monkeypatch.setattr(queries, "TOTAL_CAP", 10)
+    monkeypatch.setitem(app.config, "KEYWORD_SEARCH_TOTAL_CAP", 10)
     html, ids, _ = _page(client, "/tickets?text=电梯")
     assert "共 6 条" in html and ids[0] == min(ids)  # the one with it in the content too ranks first
+
+
+@pytest.mark.parametrize("newer", [0, 3, 30], ids=["matches-newest", "mixed", "matches-old"])
+@pytest.mark.parametrize("sort", ["created_desc", "relevance", "created_asc"])
+def test_a_keyword_search_counts_the_same_whether_the_newest_tickets_answer_or_the_index(
+        world, client, app, monkeypatch, newer, sort):
+    """keyword_search looks at the newest tickets first (windows of 2 × cap and
+    PROBE_FACTOR × cap ids) and asks the index only when they do not settle it: the
+    total, the "more than" and the rows must not depend on which one answered."""
+    monkeypatch.setitem(app.config, "KEYWORD_SEARCH_TOTAL_CAP", 4)
+    monkeypatch.setitem(app.config, "TICKETS_PER_PAGE", 50)
+    monkeypatch.setattr(queries, "PROBE_FACTOR", 4)  # windows of the newest 8 and 16 ids
+    matching = []
+    for i in range(6):
+        at(START + timedelta(minutes=i))
+        matching.append(world.record(title=f"井盖{i}", content="井盖缺失" if i % 2 else "无").id)
+    for i in range(newer):
+        at(START + timedelta(hours=1, minutes=i))
+        world.record(title=f"其他{i}", content="路面破损")
+    login(client, "dispatcher")
+    html, ids, _ = _page(client, f"/tickets?text=井盖&sort={sort}")
+    assert "超过 4 条" in html and "共 6 条" not in html
+    assert sorted(ids) == sorted(matching)
+    if sort != "created_asc":  # too many to rank: newest first
+        assert ids == sorted(matching, reverse=True)
+    # under the cap the exact total, and the ranking, whichever answered
+    monkeypatch.setitem(app.config, "KEYWORD_SEARCH_TOTAL_CAP", 6)
+    html, ids, _ = _page(client, f"/tickets?text=井盖&sort={sort}")
+    assert "共 6 条" in html and sorted(ids) == sorted(matching)
+    if sort == "relevance":
+        assert ids[:3] == [matching[5], matching[3], matching[1]]  # in the content too, newest first
+    # narrowed to a unit's scope, the rows it may see: none of these is dispatched
+    logout(client)
+    login(client, "d1staff")
+    html, ids, _ = _page(client, f"/tickets?text=井盖&sort={sort}")
+    assert ids == [] and "共 0 条" in html
 
 
 def test_home_counts_match_the_queue_lists(world, client):

@@ -18,7 +18,8 @@ from hotline.tickets.attachments import attachment_path, check_files, discard, s
 from hotline.tickets.forms import SearchForm
 from hotline.tickets.models import Attachment, Reply, Ticket, TicketReturn
 from hotline.tickets.queries import (QUEUES, assignment_queue_total, can_see_caller, earlier_tickets,
-                                     get_visible_ticket, queue_counts, queues_for, search_tickets, ticket_page)
+                                     get_visible_ticket, keyword_search, queue_counts, queues_for, search_tickets,
+                                     ticket_page)
 from hotline.units.queries import district_choices, unit_choices
 from hotline.security import page_arg
 
@@ -53,10 +54,16 @@ def searched(user):
 def search():
     form, queue, filters, stmt = searched(current_user)
     sort = filters.get("sort") or "created_desc"
-    ranked = bool(filters.get("text") and filters["text"].split()) and sort == "relevance"
+    keywords = bool(filters.get("text") and filters["text"].split())
+    ranked = keywords and sort == "relevance"
     keyset = None if ranked else {"created_desc": "desc", "relevance": "desc", "created_asc": "asc"}.get(sort)
-    total = assignment_queue_total(current_user, queue, filters) if queue else None
-    pagination = ticket_page(stmt, page=page_arg(), total=total,
+    total, cap = None, None
+    if keywords:
+        cap = current_app.config["KEYWORD_SEARCH_TOTAL_CAP"]
+        stmt, total = keyword_search(current_user, filters, queue=queue, cap=cap)
+    elif queue:
+        total = assignment_queue_total(current_user, queue, filters)
+    pagination = ticket_page(stmt, page=page_arg(), total=total, cap=cap,
                              per_page=current_app.config["TICKETS_PER_PAGE"], keyset=keyset,
                              after=request.args.get("after", type=int), before=request.args.get("before", type=int),
                              by_date_when_capped=ranked)
