@@ -208,16 +208,17 @@ def test_totals_over_the_cap_say_more_than(world, client, app, monkeypatch):
     assert "共 6 条" in html and ids[0] == min(ids)  # the one with it in the content too ranks first
 
 
-@pytest.mark.parametrize("newer", [0, 3, 30], ids=["matches-newest", "mixed", "matches-old"])
+@pytest.mark.parametrize("newer", [0, 3, 4, 30], ids=["matches-newest", "mixed", "window", "matches-old"])
 @pytest.mark.parametrize("sort", ["created_desc", "relevance", "created_asc"])
 def test_a_keyword_search_counts_the_same_whether_the_newest_tickets_answer_or_the_index(
         world, client, app, monkeypatch, newer, sort):
-    """keyword_search looks at the newest tickets first (windows of 2 × cap and
-    PROBE_FACTOR × cap ids) and asks the index only when they do not settle it: the
-    total, the "more than" and the rows must not depend on which one answered."""
+    """keyword_search looks at the newest tickets first (a sample of 2 × cap ids, then
+    a window of up to WINDOW_FACTOR × cap) and asks the index only when they do not
+    settle it: the total, the "more than" and the rows must not depend on which one
+    answered."""
     monkeypatch.setitem(app.config, "KEYWORD_SEARCH_TOTAL_CAP", 4)
     monkeypatch.setitem(app.config, "TICKETS_PER_PAGE", 50)
-    monkeypatch.setattr(queries, "PROBE_FACTOR", 4)  # windows of the newest 8 and 16 ids
+    monkeypatch.setattr(queries, "WINDOW_FACTOR", 4)  # a sample of the newest 8 ids, windows up to 16
     matching = []
     for i in range(6):
         at(START + timedelta(minutes=i))
