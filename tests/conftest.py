@@ -13,6 +13,7 @@ import contextvars
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from datetime import datetime
 
@@ -51,7 +52,16 @@ def _pg_database():
     base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
 
     def drop():
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        # FORCE ends the sessions still open, but a live server's thread that has not
+        # stopped yet may connect again in between (seen on a loaded machine): retry.
+        for attempt in range(10):
+            try:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                break
+            except psycopg.errors.ObjectInUse:
+                if attempt == 9:
+                    raise
+                time.sleep(0.5)
         admin.close()
 
     return f"{base}/{name}", drop
