@@ -53,14 +53,14 @@ def searched(user):
 @login_required
 def search():
     form, queue, filters, stmt = searched(current_user)
-    sort = filters.get("sort") or "created_desc"
+    sort = filters.get("sort") or "relevance"  # search_tickets' default (newest first without keywords)
     keywords = bool(filters.get("text") and filters["text"].split())
     ranked = keywords and sort == "relevance"
     keyset = None if ranked else {"created_desc": "desc", "relevance": "desc", "created_asc": "asc"}.get(sort)
     total, cap = None, None
     if keywords:
         cap = current_app.config["KEYWORD_SEARCH_TOTAL_CAP"]
-        stmt, total = keyword_search(current_user, filters, queue=queue, cap=cap)
+        stmt, total = keyword_search(current_user, filters, stmt, queue=queue, cap=cap)
     elif queue:
         total = assignment_queue_total(current_user, queue, filters)
     pagination = ticket_page(stmt, page=page_arg(), total=total, cap=cap,
